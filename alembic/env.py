@@ -1,0 +1,47 @@
+"""Migrations run against the writer database (LOADER_DATABASE_URL, else DATABASE_URL)."""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+import app.models  # noqa: F401 - registers every table on the metadata
+from alembic import context
+from app.config import get_settings
+from app.db import is_sqlite, make_engine
+from app.models import metadata
+
+config = context.config
+if config.config_file_name is not None and not config.attributes.get("skip_logging"):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = metadata
+
+
+def run_migrations_offline() -> None:
+    url = config.attributes.get("database_url") or get_settings().writer_url
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=is_sqlite(url))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    url = config.attributes.get("database_url") or get_settings().writer_url
+    engine = make_engine(url, read_only=False)
+    try:
+        with engine.connect() as connection:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=is_sqlite(url),
+                compare_type=True,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,56 @@
+"""Settings from the environment (or a `.env` file). Invalid values stop the process at start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "figures.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
+        description="Database the API reads (SQLite file or PostgreSQL, read-only role).",
+    )
+    loader_database_url: str | None = Field(
+        default=None,
+        description="Database migrations and the loader write to (owner role); defaults to DATABASE_URL.",
+    )
+    seed_dir: Path = Field(default=PROJECT_ROOT / "seed", description="Directory of the seed dataset.")
+    cors_allow_origins: list[str] = Field(default=["*"], description="Origins allowed to GET (CORS).")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    default_page_size: int = Field(default=100, ge=1, le=1000)
+    max_page_size: int = Field(default=1000, ge=1, le=10000)
+    cache_max_age: int = Field(default=300, ge=0, description="Cache-Control max-age, seconds.")
+    statement_timeout_ms: int = Field(default=5000, ge=1, description="Longest a query may run.")
+    pool_size: int = Field(default=5, ge=1)
+    pool_max_overflow: int = Field(default=5, ge=0)
+    pool_timeout_s: float = Field(default=5.0, gt=0, description="Longest a request waits for a connection.")
+    connect_timeout_s: int = Field(default=5, ge=1)
+    retry_after_s: int = Field(default=5, ge=1, description="Retry-After sent with 503 responses.")
+
+    @field_validator("database_url", "loader_database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value.startswith(("sqlite:", "sqlite+pysqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @property
+    def writer_url(self) -> str:
+        return self.loader_database_url or self.database_url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

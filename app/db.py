@@ -1,0 +1,103 @@
+"""Engines: read-only for serving, read-write (one explicit transaction) for migrations and the loader."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+
+def normalize_url(url: str) -> URL:
+    """Use psycopg 3 for PostgreSQL and pysqlite for SQLite, whatever driver the URL names."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    return parsed.set(drivername="sqlite+pysqlite")
+
+
+def is_sqlite(engine_or_url: Engine | URL | str) -> bool:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else normalize_url(str(engine_or_url))
+    return url.get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: URL) -> Path:
+    if not url.database or url.database == ":memory:":
+        raise ValueError("SQLite needs a file path (an in-memory database cannot be shared with the loader)")
+    return Path(url.database)
+
+
+def _sqlite_engine(url: URL, *, read_only: bool, statement_timeout_ms: int) -> Engine:
+    path = sqlite_path(url)
+    if read_only:
+        # mode=ro: the driver itself refuses every write, whatever SQL reaches it.
+        ro_url = URL.create("sqlite+pysqlite", database=f"file:{path.resolve()}?mode=ro&uri=true")
+        engine = create_engine(ro_url, connect_args={"check_same_thread": False, "uri": True})
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not pysqlite, decide where transactions begin (pysqlite would commit
+        # DDL implicitly and delay BEGIN); see SQLAlchemy's "Serializable isolation" recipe.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+        _install_sqlite_timeout(dbapi_conn, statement_timeout_ms)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _install_sqlite_timeout(dbapi_conn: sqlite3.Connection, statement_timeout_ms: int) -> None:
+    """Abort any statement running longer than the timeout (SQLite has no statement_timeout)."""
+    import time
+
+    state = {"deadline": 0.0}
+
+    def trace(_sql: str) -> None:
+        state["deadline"] = time.monotonic() + statement_timeout_ms / 1000
+
+    def progress() -> int:
+        return 1 if state["deadline"] and time.monotonic() > state["deadline"] else 0
+
+    dbapi_conn.set_trace_callback(trace)
+    dbapi_conn.set_progress_handler(progress, 10_000)
+
+
+def make_engine(
+    url: str,
+    *,
+    read_only: bool,
+    statement_timeout_ms: int = 5000,
+    pool_size: int = 5,
+    max_overflow: int = 5,
+    pool_timeout_s: float = 5.0,
+    connect_timeout_s: int = 5,
+) -> Engine:
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, read_only=read_only, statement_timeout_ms=statement_timeout_ms)
+    options = f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={statement_timeout_ms}"
+    if read_only:
+        options += " -c default_transaction_read_only=on"
+    return create_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout_s,
+        pool_recycle=1800,
+        connect_args={"connect_timeout": connect_timeout_s, "options": options},
+    )

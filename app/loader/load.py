@@ -1,0 +1,181 @@
+"""Write a validated dataset in one transaction: rows are diffed against what is stored, so a second
+load of the same seed changes nothing, and a crash at any point leaves the old data or the new."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, and_, delete, inspect, select, update
+
+from app.loader.seed import SeedDataset
+from app.models import metadata
+
+# Parents before children: inserts run in this order, deletes in reverse.
+TABLE_ORDER = (
+    "sources",
+    "reports",
+    "report_sources",
+    "periods",
+    "destinations",
+    "destination_members",
+    "measures",
+    "populations",
+    "metrics",
+    "citations",
+)
+
+
+class SchemaNotReady(RuntimeError):
+    pass
+
+
+@dataclass
+class TableChange:
+    total: int = 0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+@dataclass
+class LoadResult:
+    signature: str
+    changes: dict[str, TableChange] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(c.touched for c in self.changes.values())
+
+    def summary(self) -> str:
+        width = max(len(name) for name in self.changes)
+        lines = [f"{'table'.ljust(width)}  {'rows':>6}  {'added':>6}  {'changed':>7}  {'removed':>7}"]
+        for name, c in self.changes.items():
+            lines.append(f"{name.ljust(width)}  {c.total:>6}  {c.added:>6}  {c.changed:>7}  {c.removed:>7}")
+        verdict = (
+            "loaded; dataset signature "
+            if self.changed
+            else "no changes: the database already holds this dataset; signature "
+        )
+        lines.append(verdict + self.signature[:16])
+        return "\n".join(lines)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def signature_of(dataset: SeedDataset) -> str:
+    """SHA-256 over every row of every table, independent of row order."""
+    digest = hashlib.sha256()
+    for name in TABLE_ORDER:
+        rows = sorted(
+            json.dumps({k: _canonical(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False)
+            for row in dataset.tables[name]
+        )
+        digest.update(json.dumps([name, rows], ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def _pk(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[c.name] for c in table.primary_key.columns)
+
+
+def _same(table: Table, stored: dict[str, Any], new: dict[str, Any]) -> bool:
+    return all(_canonical(stored.get(c.name)) == _canonical(new.get(c.name)) for c in table.columns)
+
+
+def check_schema(conn: Connection) -> None:
+    from app.migrations import head_revision
+
+    if "alembic_version" not in inspect(conn).get_table_names():
+        raise SchemaNotReady("the database has no schema: run `cadre-data migrate` first")
+    current = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    if current != head_revision():
+        raise SchemaNotReady(
+            f"the schema is at revision {current}, not the head {head_revision()}: run `cadre-data migrate` first"
+        )
+
+
+def load(
+    engine: Engine,
+    dataset: SeedDataset,
+    *,
+    after_table: Callable[[str], None] | None = None,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> LoadResult:
+    """Make the database hold exactly `dataset`, in one transaction.
+
+    `after_table` is called inside the transaction after each table is written (tests use it to
+    inject a failure mid-load and show that nothing of the partial load remains).
+    """
+    signature = signature_of(dataset)
+    result = LoadResult(signature)
+    tables = {name: metadata.tables[name] for name in TABLE_ORDER}
+    with engine.begin() as conn:
+        check_schema(conn)
+        stored: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+        wanted: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+        for name, table in tables.items():
+            stored[name] = {_pk(table, dict(r)): dict(r) for r in conn.execute(select(table)).mappings()}
+            wanted[name] = {_pk(table, row): row for row in dataset.tables[name]}
+            result.changes[name] = TableChange(total=len(wanted[name]))
+
+        for name in reversed(TABLE_ORDER):
+            table = tables[name]
+            gone = [key for key in stored[name] if key not in wanted[name]]
+            pk_cols = list(table.primary_key.columns)
+            # Children of a removed parent row go before it; self-references (populations) child-first.
+            for key in _children_first(name, gone, stored[name]):
+                conn.execute(delete(table).where(and_(*(c == v for c, v in zip(pk_cols, key, strict=True)))))
+            result.changes[name].removed = len(gone)
+
+        for name in TABLE_ORDER:
+            table = tables[name]
+            pk_cols = list(table.primary_key.columns)
+            for key, row in wanted[name].items():
+                old = stored[name].get(key)
+                if old is None:
+                    conn.execute(table.insert().values(**row))
+                    result.changes[name].added += 1
+                elif not _same(table, old, row):
+                    where = and_(*(c == v for c, v in zip(pk_cols, key, strict=True)))
+                    conn.execute(update(table).where(where).values(**row))
+                    result.changes[name].changed += 1
+            if after_table is not None:
+                after_table(name)
+
+        dataset_table = metadata.tables["dataset"]
+        current = conn.execute(select(dataset_table.c.signature)).scalar()
+        if result.changed or current != signature:
+            counts = {name: len(dataset.tables[name]) for name in TABLE_ORDER}
+            conn.execute(delete(dataset_table))
+            conn.execute(dataset_table.insert().values(id=1, signature=signature, loaded_at=now(), counts=counts))
+    return result
+
+
+def _children_first(
+    name: str, keys: list[tuple[Any, ...]], rows: dict[tuple[Any, ...], dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    if name != "populations":
+        return keys
+    doomed = {k[0] for k in keys}
+    depth: dict[str, int] = {}
+
+    def level(pid: str) -> int:
+        if pid not in depth:
+            parent = rows[(pid,)].get("part_of")
+            depth[pid] = 0 if parent is None or parent not in doomed else level(parent) + 1
+        return depth[pid]
+
+    return sorted(keys, key=lambda k: -level(k[0]))

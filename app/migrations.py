@@ -1,0 +1,32 @@
+"""Alembic, driven from code: migrations are the only way the schema is created or changed."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from alembic import command
+from app.config import PROJECT_ROOT
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    if database_url is not None:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+@lru_cache
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str, revision: str = "base") -> None:
+    command.downgrade(alembic_config(database_url), revision)

@@ -1,0 +1,241 @@
+"""Tables of the dataset (written only by the loader) and the Public models the API returns.
+
+Every figure is a claim as reported: a metric stores the source's wording (`value_text`), its
+qualifier and the bounds it implies, never a restated "true" value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, MetaData
+from sqlmodel import Field, SQLModel
+
+# Constraint names are deterministic so migrations and `alembic check` agree on both databases.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+class Unit(StrEnum):
+    persons = "persons"
+    cases = "cases"
+    USD = "USD"
+
+
+class Qualifier(StrEnum):
+    """How the source bounds a figure.
+
+    exact: printed as a single number with no qualifying words (lower = upper, both inclusive).
+    more_than: "more than X" (lower = X exclusive, no upper bound).
+    at_least: "X or more", "at least X" (lower = X inclusive, no upper bound).
+    between: "between X and Y" (lower = X, upper = Y, both inclusive).
+    approximately: "about X" (lower = upper = X; the figure is stated as approximate).
+    """
+
+    exact = "exact"
+    more_than = "more_than"
+    at_least = "at_least"
+    between = "between"
+    approximately = "approximately"
+
+
+class PeriodKind(StrEnum):
+    instant = "instant"
+    interval = "interval"
+
+
+class DestinationKind(StrEnum):
+    territory = "territory"
+    country = "country"
+    region = "region"
+    aggregate = "aggregate"
+
+
+class Membership(StrEnum):
+    closed = "closed"
+    open = "open"
+
+
+class MemberBasis(StrEnum):
+    source = "source"
+    interpretation = "interpretation"
+
+
+class CitationLocation(StrEnum):
+    headline = "headline"
+    lead = "lead"
+    body = "body"
+
+
+# --- sources and reports -------------------------------------------------------------------
+
+
+class SourceBase(SQLModel):
+    id: str = Field(primary_key=True, max_length=100, description="Stable slug.")
+    title: str = Field(description="Title as printed.")
+    publisher: str
+    byline: str | None = Field(default=None, description="Byline as printed.")
+    url: str
+    published: dt.date
+    updated: dt.date | None = None
+    language: str = Field(max_length=35, description="BCP 47 language tag.")
+
+
+class Source(SourceBase, table=True):
+    __tablename__ = "sources"
+
+
+class ReportSource(SQLModel, table=True):
+    """Which sources describe which report."""
+
+    __tablename__ = "report_sources"
+    report_id: str = Field(foreign_key="reports.id", primary_key=True, ondelete="CASCADE")
+    source_id: str = Field(foreign_key="sources.id", primary_key=True, index=True)
+
+
+class ReportBase(SQLModel):
+    id: str = Field(primary_key=True, max_length=100)
+    description: str = Field(description="What the report is about; the source gives no title.")
+    issuers: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    recipients: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    issued_text: str | None = Field(default=None, description="When it was issued, as printed.")
+    issued_start: dt.date | None = None
+    issued_end: dt.date | None = None
+    transmitted_text: str | None = Field(default=None, description="When it was transmitted, as printed.")
+    transmitted_start: dt.date | None = None
+    transmitted_end: dt.date | None = None
+    transmitted_to: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    quote: str | None = Field(default=None, description="Verbatim sentence describing the report.")
+    note: str | None = None
+
+
+class Report(ReportBase, table=True):
+    __tablename__ = "reports"
+    __table_args__ = (
+        CheckConstraint(
+            "issued_start IS NULL OR issued_end IS NULL OR issued_start <= issued_end", name="issued_range"
+        ),
+        CheckConstraint(
+            "transmitted_start IS NULL OR transmitted_end IS NULL OR transmitted_start <= transmitted_end",
+            name="transmitted_range",
+        ),
+    )
+
+
+# --- periods, destinations, vocabulary -----------------------------------------------------
+
+
+class PeriodBase(SQLModel):
+    id: str = Field(primary_key=True, max_length=100)
+    label: str = Field(description="As the source words it.")
+    kind: PeriodKind
+    start_date: dt.date = Field(description="First day covered (inclusive).")
+    end_date: dt.date = Field(description="Last day covered (inclusive).")
+    iso: str = Field(description="ISO 8601 form: a date for an instant, start/end years for an interval.")
+
+
+class Period(PeriodBase, table=True):
+    __tablename__ = "periods"
+    __table_args__ = (CheckConstraint("start_date <= end_date", name="start_before_end"),)
+
+
+class DestinationBase(SQLModel):
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(description="As the source names it.")
+    label: str = Field(description="Plain English name.")
+    kind: DestinationKind
+    code: str | None = Field(default=None, max_length=2, index=True, description="ISO 3166-1 alpha-2.")
+    membership: Membership | None = Field(default=None, description="For groups: closed or open member list.")
+    note: str | None = None
+
+
+class Destination(DestinationBase, table=True):
+    __tablename__ = "destinations"
+
+
+class DestinationMember(SQLModel, table=True):
+    """A country or territory in a group, and whether the source or our reading puts it there."""
+
+    __tablename__ = "destination_members"
+    group_id: str = Field(foreign_key="destinations.id", primary_key=True, ondelete="CASCADE")
+    code: str = Field(primary_key=True, max_length=2, index=True)
+    name: str
+    basis: MemberBasis
+    position: int
+
+
+class Measure(SQLModel, table=True):
+    __tablename__ = "measures"
+    id: str = Field(primary_key=True, max_length=100)
+    label: str
+
+
+class Population(SQLModel, table=True):
+    __tablename__ = "populations"
+    id: str = Field(primary_key=True, max_length=100)
+    label: str
+    part_of: str | None = Field(default=None, foreign_key="populations.id")
+
+
+# --- metrics and citations -----------------------------------------------------------------
+
+
+class MetricBase(SQLModel):
+    id: str = Field(primary_key=True, max_length=100)
+    report_id: str = Field(foreign_key="reports.id", index=True)
+    measure: str = Field(foreign_key="measures.id", index=True)
+    population: str = Field(foreign_key="populations.id", index=True)
+    destination_id: str | None = Field(default=None, foreign_key="destinations.id", index=True)
+    period_id: str | None = Field(default=None, foreign_key="periods.id", index=True)
+    unit: Unit = Field(index=True)
+    value_text: str = Field(description="The figure as printed, with its qualifying words.")
+    qualifier: Qualifier = Field(index=True)
+    lower: int | None = Field(default=None, sa_type=BigInteger, index=True, description="Lower bound, base units.")
+    lower_inclusive: bool | None = None
+    upper: int | None = Field(default=None, sa_type=BigInteger, index=True, description="Upper bound, base units.")
+    upper_inclusive: bool | None = None
+    note: str | None = None
+
+
+class Metric(MetricBase, table=True):
+    __tablename__ = "metrics"
+    __table_args__ = (
+        CheckConstraint("lower IS NULL OR upper IS NULL OR lower <= upper", name="lower_le_upper"),
+        CheckConstraint("(lower IS NULL) = (lower_inclusive IS NULL)", name="lower_flag"),
+        CheckConstraint("(upper IS NULL) = (upper_inclusive IS NULL)", name="upper_flag"),
+        CheckConstraint("lower IS NOT NULL OR upper IS NOT NULL", name="has_bound"),
+    )
+
+
+class CitationBase(SQLModel):
+    id: str = Field(primary_key=True, max_length=120, description="Metric id and position: `<metric>.<n>`.")
+    metric_id: str = Field(foreign_key="metrics.id", index=True, ondelete="CASCADE")
+    source_id: str = Field(foreign_key="sources.id", index=True)
+    position: int = Field(description="1-based order among the metric's citations.")
+    quote: str = Field(description="Exact substring of the source text.")
+    prefix: str | None = Field(default=None, description="Text just before the quote (TextQuoteSelector).")
+    suffix: str | None = Field(default=None, description="Text just after the quote (TextQuoteSelector).")
+    section: str | None = Field(default=None, description="Heading the quote sits under; null before any heading.")
+    location: CitationLocation
+
+
+class Citation(CitationBase, table=True):
+    __tablename__ = "citations"
+
+
+class Dataset(SQLModel, table=True):
+    """One row describing what is loaded: the content signature behind every ETag."""
+
+    __tablename__ = "dataset"
+    id: int = Field(default=1, primary_key=True)
+    signature: str = Field(max_length=64)
+    loaded_at: dt.datetime
+    counts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
