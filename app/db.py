@@ -5,10 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 
 def normalize_url(url: str) -> URL:
@@ -30,12 +31,21 @@ def sqlite_path(url: URL) -> Path:
     return Path(url.database)
 
 
-def _sqlite_engine(url: URL, *, read_only: bool, statement_timeout_ms: int) -> Engine:
+def _sqlite_engine(
+    url: URL, *, read_only: bool, statement_timeout_ms: int, pool_size: int, max_overflow: int, pool_timeout_s: float
+) -> Engine:
     path = sqlite_path(url)
     if read_only:
         # mode=ro: the driver itself refuses every write, whatever SQL reaches it.
-        ro_url = URL.create("sqlite+pysqlite", database=f"file:{path.resolve()}?mode=ro&uri=true")
-        engine = create_engine(ro_url, connect_args={"check_same_thread": False, "uri": True})
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        engine = create_engine(
+            "sqlite+pysqlite://",
+            creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
+            poolclass=QueuePool,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout_s,
+        )
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
@@ -88,12 +98,23 @@ def make_engine(
 ) -> Engine:
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, read_only=read_only, statement_timeout_ms=statement_timeout_ms)
+        return _sqlite_engine(
+            parsed,
+            read_only=read_only,
+            statement_timeout_ms=statement_timeout_ms,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout_s=pool_timeout_s,
+        )
     options = f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={statement_timeout_ms}"
+    extra: dict[str, Any] = {}
     if read_only:
         options += " -c default_transaction_read_only=on"
+        # One snapshot per request: the dataset signature and the rows it describes always agree.
+        extra["isolation_level"] = "REPEATABLE READ"
     return create_engine(
         parsed,
+        **extra,
         pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=max_overflow,

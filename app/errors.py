@@ -1,0 +1,222 @@
+"""RFC 9457 problem details: the one error shape of every 4xx and 5xx this API returns.
+
+Bodies never carry a stack trace or the raw input: parameter names are reduced to a safe form and
+the JSON escapes <, > and & so no browser can run anything reflected in it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+log = logging.getLogger("app.errors")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://cadre-families-data.invalid/problems/"
+ALLOWED_METHODS = "GET, HEAD"
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]]{1,64}$")
+
+
+class ParameterError(BaseModel):
+    """One offending parameter."""
+
+    name: str = Field(description="Parameter name (reduced to a safe form when it is not one).")
+    location: str = Field(alias="in", description="Where the parameter is: query, path or header.")
+    reason: str
+
+    model_config = {"populate_by_name": True}
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(description="URI naming the kind of problem.", examples=[PROBLEM_BASE + "invalid-parameter"])
+    title: str = Field(examples=["Invalid parameter"])
+    status: int = Field(examples=[400])
+    detail: str = Field(examples=["limit: Input should be less than or equal to 1000"])
+    instance: str | None = Field(default=None, description="The request path.", examples=["/v1/metrics"])
+    errors: list[ParameterError] = Field(default_factory=list, description="The offending parameters, if any.")
+
+
+class ApiProblem(Exception):
+    """Raise from a route to answer with a problem."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.slug = slug
+        self.detail = detail
+        self.title = title or HTTPStatus(status).phrase
+        self.errors = errors or []
+        self.headers = headers or {}
+        super().__init__(detail)
+
+
+def safe_name(name: str) -> str:
+    """A parameter name fit to show: itself if plain, else an escaped, truncated form."""
+    if _SAFE_NAME.match(name):
+        return name
+    escaped = name.encode("unicode_escape", "backslashreplace").decode("ascii")[:64]
+    return re.sub(r"[^A-Za-z0-9_.\-\[\]\\]", "?", escaped)
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    text = json.dumps(body, ensure_ascii=True, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode()
+
+
+def problem_response(
+    request: Request | None,
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path if _SAFE_PATH.match(request.url.path) else None
+    body["errors"] = errors or []
+    all_headers = {"Cache-Control": "no-store", **(headers or {})}
+    return Response(_dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=all_headers)
+
+
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9/_.\-]{0,200}$")
+
+
+def _validation_reason(err: dict[str, Any]) -> str:
+    msg = str(err.get("msg", "invalid value"))
+    if err.get("type") == "missing":
+        return "required"
+    return msg
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        location = loc[0] if loc else "query"
+        name = ".".join(loc[1:]) if len(loc) > 1 else location
+        errors.append({"name": safe_name(name), "in": location, "reason": _validation_reason(err)})
+    detail = "; ".join(f"{e['name']}: {e['reason']}" for e in errors) or "invalid request"
+    return problem_response(request, 400, "invalid-parameter", detail, title="Invalid parameter", errors=errors)
+
+
+async def _on_api_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiProblem)
+    return problem_response(
+        request, exc.status, exc.slug, exc.detail, title=exc.title, errors=exc.errors, headers=exc.headers
+    )
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    headers: dict[str, str] = {}
+    if status == 404:
+        return problem_response(request, 404, "not-found", "No resource at this path.", title="Not found")
+    if status == 405:
+        headers["Allow"] = ALLOWED_METHODS
+        return problem_response(
+            request,
+            405,
+            "method-not-allowed",
+            "This API is read-only: use GET or HEAD.",
+            title="Method not allowed",
+            headers=headers,
+        )
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
+    return problem_response(request, status, "http-" + str(status), detail)
+
+
+def _unavailable(request: Request, reason: str) -> Response:
+    retry_after = str(request.app.state.settings.retry_after_s)
+    return problem_response(
+        request, 503, "database-unavailable", reason, title="Service unavailable", headers={"Retry-After": retry_after}
+    )
+
+
+async def _on_pool_timeout(request: Request, exc: Exception) -> Response:
+    log.warning("database pool exhausted: %s", type(exc).__name__)
+    return _unavailable(request, "All database connections are busy; try again shortly.")
+
+
+async def _on_db_error(request: Request, exc: Exception) -> Response:
+    log.warning("database error: %s", type(exc).__name__, exc_info=exc)
+    if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return _unavailable(request, "The database is unavailable or too slow to answer; try again shortly.")
+    return await _on_unexpected(request, exc)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s", request.url.path, exc_info=exc)
+    return problem_response(request, 500, "internal-error", "The server failed to answer this request.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(ApiProblem, _on_api_problem)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(PoolTimeoutError, _on_pool_timeout)
+    app.add_exception_handler(DBAPIError, _on_db_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries declaring problem+json for the given statuses."""
+    examples = {
+        400: ("invalid-parameter", "Invalid parameter", "limit: Input should be less than or equal to 1000"),
+        404: ("not-found", "Not found", "No metric with id 'nope'."),
+        405: ("method-not-allowed", "Method not allowed", "This API is read-only: use GET or HEAD."),
+        406: ("not-acceptable", "Not acceptable", "Available representations: application/json, text/csv."),
+        500: ("internal-error", "Internal Server Error", "The server failed to answer this request."),
+        503: ("database-unavailable", "Service unavailable", "The database is unavailable; try again shortly."),
+    }
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        slug, title, detail = examples[status]
+        out[status] = {
+            "description": title,
+            "content": {
+                PROBLEM_JSON: {
+                    "schema": {"$ref": "#/components/schemas/Problem"},
+                    "example": {
+                        "type": PROBLEM_BASE + slug,
+                        "title": title,
+                        "status": status,
+                        "detail": detail,
+                        "instance": "/v1/metrics",
+                        "errors": [],
+                    },
+                }
+            },
+        }
+    return out

@@ -1,0 +1,263 @@
+"""create_app(): the read-only API, its middleware, error handlers and offline docs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import fastapi_offline
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import __version__
+from app.api.deps import ConnDep, strict_query
+from app.api.representation import Payload, ResponseCache, dataset_signature, respond
+from app.api.routes import citations, destinations, metrics, periods, reports, sources
+from app.config import Settings, get_settings
+from app.db import make_engine
+from app.errors import Problem, install_error_handlers, problem_responses
+from app.schemas import IndexPublic
+
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+# Swagger UI and ReDoc bootstrap with an inline script and ReDoc runs a blob: worker; nothing leaves this origin.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+DESCRIPTION = """
+Figures from an internal report by the Organization Department of the CCP Central Committee and the
+Ministry of Public Security (second half of February 2006) on spouses and children of CCP cadres who
+settled abroad, **as reported** by *The Epoch Times* (3 May 2006, updated 11 September 2015).
+
+Every figure is a claim as reported, never restated as fact: it keeps the source's words (`value_text`),
+its qualifier (`exact`, `more_than`, `at_least`, `between`) and the bounds they imply (`lower`, `upper`,
+each inclusive or not; `null` = open), its unit, period and destination, and the verbatim quote it comes
+from, with a link that opens the article at that quote.
+
+Read-only: GET and HEAD only. JSON by default; CSV with `Accept: text/csv` or `format=csv`.
+Errors are RFC 9457 `application/problem+json`.
+"""
+TAGS = [
+    {"name": "metrics", "description": "The figures, with bounds, destination, period and citations."},
+    {"name": "citations", "description": "Verbatim quotes, each linked to its place in the article."},
+    {"name": "sources", "description": "The publication the figures are quoted from."},
+    {"name": "reports", "description": "The report the article describes."},
+    {"name": "periods", "description": "Instants and inclusive year intervals."},
+    {"name": "destinations", "description": "Places as the source names them, with ISO codes and members."},
+    {"name": "index", "description": "What this dataset is, and where everything is."},
+]
+
+
+class HeadAndSecurityHeaders:
+    """Pure ASGI: answer HEAD as GET without a body, and add security headers to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_head = scope["method"] == "HEAD"
+        if is_head:
+            scope = {**scope, "method": "GET"}
+        path: str = scope["path"]
+        csp = DOCS_CSP if path in ("/docs", "/redoc") or path.startswith("/static/") else API_CSP
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                headers += [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"content-security-policy", csp.encode()),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"cross-origin-resource-policy", b"cross-origin"),
+                ]
+                message = {**message, "headers": headers}
+            elif is_head and message["type"] == "http.response.body":
+                message = {**message, "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level.upper())
+    app = FastAPI(
+        title="Cadre families overseas: figures as reported",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(strict_query)],
+        responses={405: problem_responses(405)[405]},
+        license_info={"name": "Code: MIT. Quotes: short citations of the source, with its URL."},
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(
+        settings.database_url,
+        read_only=True,
+        statement_timeout_ms=settings.statement_timeout_ms,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_max_overflow,
+        pool_timeout_s=settings.pool_timeout_s,
+        connect_timeout_s=settings.connect_timeout_s,
+    )
+    app.state.response_cache = ResponseCache()
+    install_error_handlers(app)
+
+    for module in (metrics, citations, sources, reports, periods, destinations):
+        app.include_router(module.router)
+    _include_optional_routers(app)
+    app.add_api_route(
+        "/",
+        read_index,
+        methods=["GET"],
+        tags=["index"],
+        summary="About this dataset",
+        operation_id="get_index",
+        response_model=IndexPublic,
+        responses=problem_responses(400, 503),
+    )
+    _mount_docs(app)
+
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allow_origins,
+        allow_methods=["GET", "HEAD"],
+        allow_headers=["Accept", "If-None-Match"],
+        expose_headers=["Link", "ETag"],
+        max_age=86400,
+    )
+    app.add_middleware(HeadAndSecurityHeaders)
+    _register_problem_schema(app)
+
+    @app.on_event("shutdown")
+    def _dispose() -> None:
+        app.state.engine.dispose()
+
+    return app
+
+
+def _include_optional_routers(app: FastAPI) -> None:
+    """Routers other modules add (health, checks) when present."""
+    import importlib
+
+    for name in ("app.api.routes.checks", "app.api.routes.health"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        app.include_router(module.router)
+
+
+def read_index(request: Request, conn: ConnDep) -> Response:
+    """What this dataset is, its attribution, and links to every collection and to the docs."""
+
+    def build(conn: Any) -> Payload:
+        signature, loaded_at = dataset_signature(conn)
+        source = conn.exec_driver_sql("SELECT url FROM sources ORDER BY id LIMIT 1").scalar()
+        collections = {
+            "metrics": "The figures",
+            "citations": "Verbatim quotes",
+            "sources": "The publication",
+            "reports": "The report",
+            "periods": "Periods",
+            "destinations": "Destinations",
+        }
+        if "checks" in {r.tags[0] for r in request.app.routes if getattr(r, "tags", None)}:
+            collections["checks"] = "Consistency checks"
+        links = {name: {"href": f"/v1/{name}", "title": title} for name, title in collections.items()}
+        links.update(
+            {
+                "openapi": {"href": "/openapi.json", "title": "OpenAPI 3.1 document"},
+                "docs": {"href": "/docs", "title": "Interactive documentation (Swagger UI)"},
+                "redoc": {"href": "/redoc", "title": "Reference documentation (ReDoc)"},
+            }
+        )
+        return Payload(
+            document={
+                "title": request.app.title,
+                "description": (
+                    "Figures of the February 2006 report by the Organization Department of the CCP Central Committee "
+                    "and the Ministry of Public Security on spouses and children of CCP cadres settled abroad, as "
+                    "reported by The Epoch Times. Each figure is a claim as reported, with its verbatim quote."
+                ),
+                "attribution": (
+                    "Source: \u201c1 Million Chinese Cadre Family Members Jump Communist Ship to Emigrate "
+                    "Overseas\u201d, "
+                    "The Epoch Times, 3 May 2006 (updated 11 September 2015). Quotes are short citations; read the "
+                    "article at its URL."
+                ),
+                "source_url": source,
+                "dataset_signature": signature,
+                "loaded_at": loaded_at,
+                "links": links,
+            }
+        )
+
+    return respond(request, conn, build)
+
+
+def _mount_docs(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=DOCS_ASSETS), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=app.title + " - Swagger UI",
+            swagger_js_url="/static/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.png",
+            swagger_ui_parameters={"tryItOutEnabled": True, "displayRequestDuration": True},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=app.title + " - ReDoc",
+            redoc_js_url="/static/redoc.standalone.js",
+            redoc_favicon_url="/static/favicon.png",
+            with_google_fonts=False,
+        )
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    """Add the Problem schema the `responses` entries refer to."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}", by_alias=True)
+        for name, definition in problem.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components["Problem"] = problem
+        # Validation errors answer 400 problem+json, not FastAPI's default 422.
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

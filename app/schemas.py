@@ -1,0 +1,162 @@
+"""Public read models: what the API returns (documentation and the OpenAPI contract).
+
+The tables live in app.models; these are their outward shapes, nested in one direction only
+(a metric embeds its destination, period and citations; a destination does not embed metrics).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.models import CitationLocation, DestinationKind, MemberBasis, Membership, PeriodKind, Qualifier, Unit
+
+T = TypeVar("T")
+
+
+class _Public(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Links(_Public):
+    self: str = Field(description="This page.", examples=["/v1/metrics?limit=2&offset=2"])
+    next: str | None = Field(default=None, examples=["/v1/metrics?limit=2&offset=4"])
+    prev: str | None = Field(default=None, examples=["/v1/metrics?limit=2&offset=0"])
+    first: str = Field(examples=["/v1/metrics?limit=2&offset=0"])
+
+
+class Page(_Public, Generic[T]):
+    data: list[T]
+    total: int = Field(description="Rows matching the filters, all pages together.")
+    limit: int
+    offset: int
+    links: Links
+
+
+class CitationPublic(_Public):
+    id: str = Field(examples=["canada-emigrated-1985-2005.1"])
+    metric_id: str
+    source_id: str
+    position: int
+    quote: str = Field(description="Verbatim quote: an exact substring of the source text.")
+    prefix: str | None = None
+    suffix: str | None = None
+    section: str | None = Field(description="Heading the quote sits under; null in the headline and lead.")
+    location: CitationLocation
+    url: str = Field(description="The article, opened at the quote (URL text fragment).")
+
+
+class DestinationRef(_Public):
+    id: str = Field(examples=["south-east-asia"])
+    name: str = Field(description="As the source names it.")
+    label: str
+    kind: DestinationKind
+    code: str | None = None
+
+
+class PeriodRef(_Public):
+    id: str = Field(examples=["1985-2005"])
+    label: str
+    kind: PeriodKind
+    iso: str
+    start_date: dt.date
+    end_date: dt.date
+
+
+class MetricPublic(_Public):
+    id: str = Field(examples=["canada-emigrated-1985-2005"])
+    report_id: str
+    measure: str = Field(examples=["emigrated"])
+    measure_label: str
+    population: str = Field(examples=["cadre_spouses_children"])
+    population_label: str
+    unit: Unit
+    value_text: str = Field(description="The figure as printed.", examples=["225,000"])
+    qualifier: Qualifier
+    lower: int | None = Field(description="Lower bound in base units (persons, cases, US dollars); null = open.")
+    lower_inclusive: bool | None
+    upper: int | None = Field(description="Upper bound in base units; null = open (no upper bound stated).")
+    upper_inclusive: bool | None
+    destination: DestinationRef | None = Field(description="Null where the source states no destination.")
+    period: PeriodRef | None = Field(description="Null where the source states no period.")
+    country_match: str | None = Field(
+        default=None,
+        description="With `country=`: `exact` (the destination is that country) or `group` (a group containing it).",
+    )
+    note: str | None = None
+    citations: list[CitationPublic]
+    checks: list[str] = Field(default_factory=list, description="Ids of the consistency checks this figure is in.")
+
+
+class SourcePublic(_Public):
+    id: str = Field(examples=["epoch-times-2006-05-03"])
+    title: str
+    publisher: str
+    byline: str | None
+    url: str
+    published: dt.date
+    updated: dt.date | None
+    language: str
+    report_ids: list[str] = Field(description="Reports this source describes.")
+    citation_count: int
+
+
+class ReportPublic(_Public):
+    id: str = Field(examples=["ccp-org-dept-mps-2006-02"])
+    description: str
+    issuers: list[str]
+    recipients: list[str]
+    issued_text: str | None
+    issued_start: dt.date | None
+    issued_end: dt.date | None
+    transmitted_text: str | None
+    transmitted_start: dt.date | None
+    transmitted_end: dt.date | None
+    transmitted_to: list[str]
+    quote: str | None
+    note: str | None
+    source_ids: list[str]
+    metric_count: int
+
+
+class PeriodPublic(PeriodRef):
+    metric_count: int
+
+
+class MemberPublic(_Public):
+    code: str = Field(examples=["SG"])
+    name: str
+    basis: MemberBasis = Field(description="`source`: the source names it; `interpretation`: our reading.")
+    destination_id: str | None = Field(description="The destination with this code, if the source names it alone.")
+
+
+class GroupRef(_Public):
+    id: str
+    name: str
+    label: str
+    kind: DestinationKind
+
+
+class DestinationPublic(DestinationRef):
+    membership: Membership | None
+    note: str | None
+    members: list[MemberPublic]
+    groups: list[GroupRef] = Field(description="Groups whose member list includes this place.")
+    metric_count: int
+
+
+class IndexLink(_Public):
+    href: str
+    title: str
+
+
+class IndexPublic(_Public):
+    title: str
+    description: str
+    attribution: str
+    source_url: str
+    dataset_signature: str
+    loaded_at: dt.datetime
+    links: dict[str, IndexLink]
