@@ -124,7 +124,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
         location = loc[0] if loc else "query"
-        name = ".".join(loc[1:]) if len(loc) > 1 else location
+        name = loc[1] if len(loc) > 1 else location  # list items ("unit", 0) are reported as the parameter
         errors.append({"name": safe_name(name), "in": location, "reason": _validation_reason(err)})
     detail = "; ".join(f"{e['name']}: {e['reason']}" for e in errors) or "invalid request"
     return problem_response(request, 400, "invalid-parameter", detail, title="Invalid parameter", errors=errors)

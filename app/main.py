@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         dependencies=[Depends(strict_query)],
         responses={405: problem_responses(405)[405]},
+        lifespan=_lifespan,
         license_info={"name": "Code: MIT. Quotes: short citations of the source, with its URL."},
     )
     app.state.settings = settings
@@ -144,11 +147,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAndSecurityHeaders)
     _register_problem_schema(app)
 
-    @app.on_event("shutdown")
-    def _dispose() -> None:
-        app.state.engine.dispose()
-
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.engine.dispose()
 
 
 def _include_optional_routers(app: FastAPI) -> None:

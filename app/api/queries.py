@@ -234,4 +234,4 @@ def in_list(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
 
 def count_by(conn: Connection, column: Any) -> dict[str, int]:
     """Rows per value of `column` (e.g. metrics per period)."""
-    return {key: n for key, n in conn.execute(select(column, func.count()).group_by(column)).tuples()}
+    return {key: n for key, n in conn.execute(select(column, func.count()).group_by(column))}

@@ -35,6 +35,13 @@ DateOrYear = Annotated[
     Query(pattern=r"^[1-9][0-9]{3}(-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$"),
 ]
 BIG = 10**18
+MATCH_DOC = (
+    "How a figure's stated range [lower, upper] must relate to [value_min, value_max].\n\n"
+    "- `overlaps` (default): the stated range can fall in it; an open upper bound counts as +infinity. "
+    "`value_min=1000000` keeps 'more than 1,187,700'.\n"
+    "- `within`: the stated range is certainly inside. `value_min=150000&match=within` keeps '225,000' and "
+    "'more than 153,000' but not 'between 120,000 and 150,000'."
+)
 SORT_FIELDS = ("id", "lower", "upper", "destination", "period", "unit", "measure")
 SORT_PATTERN = r"^-?(" + "|".join(SORT_FIELDS) + r")(,-?(" + "|".join(SORT_FIELDS) + r"))*$"
 
@@ -171,14 +178,7 @@ def read_metrics(
     ] = None,
     match: Annotated[
         Literal["overlaps", "within"],
-        Query(
-            description=(
-                "How a figure's stated range [lower, upper] must relate to [value_min, value_max]. "
-                "`overlaps`: the stated range can fall in it (an open upper bound counts as +infinity), "
-                "e.g. `value_min=1000000` keeps 'more than 1,187,700'. `within`: the stated range is certainly inside, e.g. `value_min=150000&"
-                "match=within` keeps '225,000' and 'more than 153,000' but not 'between 120,000 and 150,000'."
-            )
-        ),
+        Query(description=MATCH_DOC),
     ] = "overlaps",
     q: Annotated[
         str | None,

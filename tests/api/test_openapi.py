@@ -1,0 +1,57 @@
+"""The OpenAPI document is the contract: a snapshot notices any change; its content is checked too."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+SNAPSHOT = Path(__file__).parent / "openapi.snapshot.json"
+
+
+def test_openapi_matches_snapshot(client) -> None:  # type: ignore[no-untyped-def]
+    current = client.get("/openapi.json").json()
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
+        SNAPSHOT.write_text(json.dumps(current, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    expected = json.loads(SNAPSHOT.read_text())
+    assert current == expected, "OpenAPI changed: review, then run with UPDATE_SNAPSHOTS=1 to accept"
+
+
+def test_every_operation_is_documented(client) -> None:  # type: ignore[no-untyped-def]
+    doc = client.get("/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    operation_ids = set()
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            assert method == "get", (path, method)
+            assert op["summary"] and op["description"] and op["tags"], path
+            operation_ids.add(op["operationId"])
+            assert "400" in op["responses"] and "503" in op["responses"], path
+            assert "422" not in op["responses"], path
+            for status, response in op["responses"].items():
+                if status.startswith(("4", "5")):
+                    assert "application/problem+json" in response["content"], (path, status)
+            for param in op.get("parameters", []):
+                assert param.get("description") or param["in"] == "path", (path, param["name"])
+    assert len(operation_ids) == sum(len(item) for item in doc["paths"].values())
+    metric_params = {p["name"] for p in doc["paths"]["/v1/metrics"]["get"]["parameters"]}
+    assert metric_params == {
+        "report",
+        "measure",
+        "population",
+        "unit",
+        "qualifier",
+        "period",
+        "destination",
+        "country",
+        "from",
+        "to",
+        "value_min",
+        "value_max",
+        "match",
+        "q",
+        "sort",
+        "limit",
+        "offset",
+        "format",
+    }
