@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -243,6 +244,24 @@ def _mount_docs(app: FastAPI) -> None:
         )
 
 
+EXAMPLES_FILE = Path(__file__).parent / "api" / "openapi_examples.json"
+
+
+def _add_examples(schema: dict[str, Any]) -> None:
+    """Attach to each operation's 200 the real response to an example request (tests keep them current)."""
+    examples = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            example = examples.get(operation.get("operationId"))
+            if example is None:
+                continue
+            content = operation["responses"]["200"].setdefault("content", {})
+            content.setdefault("application/json", {})["example"] = example["example"]
+            if "csv" in example:
+                content.setdefault("text/csv", {"schema": {"type": "string"}})["example"] = example["csv"]
+            operation["responses"]["200"]["description"] += f" Example: `GET {example['url']}`."
+
+
 def _register_problem_schema(app: FastAPI) -> None:
     """Add the Problem schema the `responses` entries refer to."""
     original = app.openapi
@@ -262,6 +281,7 @@ def _register_problem_schema(app: FastAPI) -> None:
                 operation.get("responses", {}).pop("422", None)
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        _add_examples(schema)
         app.openapi_schema = schema
         return schema
 

@@ -68,7 +68,14 @@ def read_citations(
 def read_citation(
     request: Request,
     conn: ConnDep,
-    citation_id: Annotated[str, Path(max_length=120, examples=["canada-emigrated-1985-2005.1"])],
+    citation_id: Annotated[
+        str,
+        Path(
+            max_length=120,
+            description="Stable id (slug), as listed by the collection.",
+            examples=["canada-emigrated-1985-2005.1"],
+        ),
+    ],
     format: FormatParam = None,
 ) -> Response:
     """One quote, its context (prefix, suffix, section) and a link to it in the article."""

@@ -104,7 +104,12 @@ def read_destinations(
 def read_destination(
     request: Request,
     conn: ConnDep,
-    destination_id: Annotated[str, Path(max_length=100, examples=["south-east-asia"])],
+    destination_id: Annotated[
+        str,
+        Path(
+            max_length=100, description="Stable id (slug), as listed by the collection.", examples=["south-east-asia"]
+        ),
+    ],
     format: FormatParam = None,
 ) -> Response:
     """One place: its codes, its members if it is a group, and the groups that list it."""

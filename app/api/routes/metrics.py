@@ -277,7 +277,14 @@ def read_metrics(
 def read_metric(
     request: Request,
     conn: ConnDep,
-    metric_id: Annotated[str, Path(max_length=100, examples=["canada-emigrated-1985-2005"])],
+    metric_id: Annotated[
+        str,
+        Path(
+            max_length=100,
+            description="Stable id (slug), as listed by the collection.",
+            examples=["canada-emigrated-1985-2005"],
+        ),
+    ],
     format: FormatParam = None,
 ) -> Response:
     """One figure with its bounds, destination, period, citations and the checks it takes part in."""

@@ -61,7 +61,9 @@ def read_periods(
 def read_period(
     request: Request,
     conn: ConnDep,
-    period_id: Annotated[str, Path(max_length=100, examples=["1985-2005"])],
+    period_id: Annotated[
+        str, Path(max_length=100, description="Stable id (slug), as listed by the collection.", examples=["1985-2005"])
+    ],
     format: FormatParam = None,
 ) -> Response:
     """One period with its ISO 8601 form and first and last days."""

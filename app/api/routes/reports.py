@@ -84,7 +84,14 @@ def read_reports(
 def read_report(
     request: Request,
     conn: ConnDep,
-    report_id: Annotated[str, Path(max_length=100, examples=["ccp-org-dept-mps-2006-02"])],
+    report_id: Annotated[
+        str,
+        Path(
+            max_length=100,
+            description="Stable id (slug), as listed by the collection.",
+            examples=["ccp-org-dept-mps-2006-02"],
+        ),
+    ],
     format: FormatParam = None,
 ) -> Response:
     """One report, the sources that describe it and how many figures it holds."""

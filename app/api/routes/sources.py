@@ -80,7 +80,14 @@ def read_sources(
 def read_source(
     request: Request,
     conn: ConnDep,
-    source_id: Annotated[str, Path(max_length=100, examples=["epoch-times-2006-05-03"])],
+    source_id: Annotated[
+        str,
+        Path(
+            max_length=100,
+            description="Stable id (slug), as listed by the collection.",
+            examples=["epoch-times-2006-05-03"],
+        ),
+    ],
     format: FormatParam = None,
 ) -> Response:
     """One publication: title, publisher, byline as printed, URL and dates."""
