@@ -14,6 +14,9 @@ from app.config import PROJECT_ROOT
 def alembic_config(database_url: str | None = None) -> Config:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    # Driven from code, the caller owns logging: alembic.ini's [loggers] would reset it (the `alembic`
+    # command line, which has no caller, still reads them).
+    config.attributes["skip_logging"] = True
     if database_url is not None:
         config.attributes["database_url"] = database_url
     return config
