@@ -10,7 +10,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, MetaData
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, MetaData, String
 from sqlmodel import Field, SQLModel
 
 # Constraint names are deterministic so migrations and `alembic check` agree on both databases.
@@ -239,3 +239,85 @@ class Dataset(SQLModel, table=True):
     signature: str = Field(max_length=64)
     loaded_at: dt.datetime
     counts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+# --- consistency audit (computed by the loader from seed/checks.yaml; see app/checks) ----------
+
+
+class CheckKind(StrEnum):
+    sum = "sum"
+    subset = "subset"
+    ratio = "ratio"
+    coverage = "coverage"
+    restatement = "restatement"
+
+
+class CheckStatus(StrEnum):
+    """pass: consistent; warn: consistent, but a plausibility rule flags it; fail: the figures as printed
+    cannot all hold under the relation the check declares (a finding about the source, not a load error)."""
+
+    passed = "pass"
+    warn = "warn"
+    fail = "fail"
+
+
+class Holds(StrEnum):
+    """Whether the checked relation holds for every, some or none of the values the stated bounds allow."""
+
+    always = "always"
+    sometimes = "sometimes"
+    never = "never"
+
+
+class CheckRole(StrEnum):
+    part = "part"
+    total = "total"
+    subset = "subset"
+    superset = "superset"
+    numerator = "numerator"
+    denominator = "denominator"
+    reference = "reference"
+    stated = "stated"
+    restated = "restated"
+
+
+def _in(column: str, enum: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
+
+
+class CheckBase(SQLModel):
+    id: str = Field(primary_key=True, max_length=100, description="Stable slug, declared in seed/checks.yaml.")
+    kind: CheckKind = Field(sa_type=String(16), index=True)
+    position: int = Field(description="Order of declaration in seed/checks.yaml.")
+    statement: str = Field(description="What is compared with what, in plain language.")
+    status: CheckStatus = Field(sa_type=String(4), index=True)
+    holds: Holds = Field(sa_type=String(9))
+    unit: str = Field(description="Unit of the values compared: persons, cases, persons per case, days.")
+    expected_text: str = Field(description="What the relation expects, as a figure or range.")
+    observed_text: str = Field(description="What the figures give, as a figure or range.")
+    expected_value: float | None = Field(default=None, description="The number the expectation is judged at.")
+    observed_value: float | None = Field(default=None, description="The number the observation is judged at.")
+    abs_difference: float | None = Field(default=None, description="|observed_value - expected_value|.")
+    rel_difference: float | None = Field(default=None, description="abs_difference / |expected_value| (a fraction).")
+    arithmetic: str = Field(description="The computation, step by step.")
+    explanation: str = Field(description="The outcome, neutrally worded.")
+
+
+class Check(CheckBase, table=True):
+    __tablename__ = "checks"
+    __table_args__ = (
+        CheckConstraint(_in("kind", CheckKind), name="kind"),
+        CheckConstraint(_in("status", CheckStatus), name="status"),
+        CheckConstraint(_in("holds", Holds), name="holds"),
+    )
+
+
+class CheckMetric(SQLModel, table=True):
+    """A figure taking part in a check, and its role there (one indexed lookup from a metric to its checks)."""
+
+    __tablename__ = "check_metrics"
+    __table_args__ = (CheckConstraint(_in("role", CheckRole), name="role"),)
+    check_id: str = Field(foreign_key="checks.id", primary_key=True, ondelete="CASCADE")
+    metric_id: str = Field(foreign_key="metrics.id", primary_key=True, index=True)
+    role: CheckRole = Field(sa_type=String(11))
+    position: int = Field(description="1-based order within the check.")

@@ -11,7 +11,19 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.models import CitationLocation, DestinationKind, MemberBasis, Membership, PeriodKind, Qualifier, Unit
+from app.models import (
+    CheckKind,
+    CheckRole,
+    CheckStatus,
+    CitationLocation,
+    DestinationKind,
+    Holds,
+    MemberBasis,
+    Membership,
+    PeriodKind,
+    Qualifier,
+    Unit,
+)
 
 T = TypeVar("T")
 
@@ -160,3 +172,40 @@ class IndexPublic(_Public):
     dataset_signature: str
     loaded_at: dt.datetime
     links: dict[str, IndexLink]
+
+
+class CheckInput(_Public):
+    metric_id: str = Field(examples=["emigrated-1985-1990"])
+    role: CheckRole = Field(
+        description=(
+            "How the figure enters the check: part/total (sums), subset/superset, numerator/denominator (ratios), "
+            "stated/restated, or reference (another pair's ratio the outlier test compares against)."
+        )
+    )
+    href: str = Field(examples=["/v1/metrics/emigrated-1985-1990"])
+
+
+class CheckPublic(_Public):
+    id: str = Field(examples=["sum-periods-vs-settled-2005"])
+    kind: CheckKind
+    statement: str = Field(description="What is compared with what, in plain language.")
+    status: CheckStatus = Field(
+        description=(
+            "`pass`: the figures agree under the declared relation; `warn`: they agree, but a plausibility rule "
+            "flags them; `fail`: the figures as printed cannot all hold under the relation (a finding about the "
+            "source, not an error of the dataset)."
+        )
+    )
+    holds: Holds = Field(
+        description="Whether the relation holds for every, some or none of the values the stated bounds allow."
+    )
+    unit: str
+    expected_text: str
+    observed_text: str
+    expected_value: float | None
+    observed_value: float | None
+    abs_difference: float | None
+    rel_difference: float | None = Field(description="abs_difference / |expected_value|, as a fraction.")
+    arithmetic: str
+    explanation: str
+    metrics: list[CheckInput] = Field(description="The figures compared, in order, with their roles.")

@@ -104,14 +104,15 @@ def citations_for(conn: Connection, metric_ids: Sequence[str]) -> dict[str, list
 
 
 def checks_for(conn: Connection, metric_ids: Sequence[str]) -> dict[str, list[str]]:
-    """Ids of the consistency checks each metric takes part in (empty until checks are loaded)."""
+    """Ids of the consistency checks each metric is compared in (a `reference` role, the other figures an
+    outlier test measures one ratio against, does not count: see /v1/checks?metric=)."""
     out: dict[str, list[str]] = defaultdict(list)
     link = metadata.tables.get("check_metrics")
     if link is None or not metric_ids:
         return out
     rows = conn.execute(
         select(link.c.metric_id, link.c.check_id)
-        .where(link.c.metric_id.in_(metric_ids))
+        .where(link.c.metric_id.in_(metric_ids), link.c.role != "reference")
         .distinct()
         .order_by(link.c.metric_id, link.c.check_id)
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, and_, delete, inspect, select, update
 
+from app.checks import Audit, compute
 from app.loader.seed import SeedDataset
 from app.models import metadata
 
@@ -27,6 +28,9 @@ TABLE_ORDER = (
     "populations",
     "metrics",
     "citations",
+    # the consistency audit, computed from the seed's declarations on every load (app/checks)
+    "checks",
+    "check_metrics",
 )
 
 
@@ -50,6 +54,7 @@ class TableChange:
 class LoadResult:
     signature: str
     changes: dict[str, TableChange] = field(default_factory=dict)
+    audit: Audit = field(default_factory=Audit)
 
     @property
     def changed(self) -> bool:
@@ -66,6 +71,7 @@ class LoadResult:
             else "no changes: the database already holds this dataset; signature "
         )
         lines.append(verdict + self.signature[:16])
+        lines.append(self.audit.summary())
         return "\n".join(lines)
 
 
@@ -75,13 +81,24 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def signature_of(dataset: SeedDataset) -> str:
-    """SHA-256 over every row of every table, independent of row order."""
+def audit_of(dataset: SeedDataset) -> Audit:
+    """The consistency checks the dataset declares, computed from its figures."""
+    return compute(dataset.checks, dataset.tables)
+
+
+def rows_of(dataset: SeedDataset, audit: Audit | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every table the load writes: the seed's rows and the audit's."""
+    return {**dataset.tables, **(audit or audit_of(dataset)).tables()}
+
+
+def signature_of(dataset: SeedDataset, audit: Audit | None = None) -> str:
+    """SHA-256 over every row of every table (the audit included), independent of row order."""
+    tables = rows_of(dataset, audit)
     digest = hashlib.sha256()
     for name in TABLE_ORDER:
         rows = sorted(
             json.dumps({k: _canonical(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False)
-            for row in dataset.tables[name]
+            for row in tables[name]
         )
         digest.update(json.dumps([name, rows], ensure_ascii=False).encode())
     return digest.hexdigest()
@@ -119,8 +136,10 @@ def load(
     `after_table` is called inside the transaction after each table is written (tests use it to
     inject a failure mid-load and show that nothing of the partial load remains).
     """
-    signature = signature_of(dataset)
-    result = LoadResult(signature)
+    audit = audit_of(dataset)  # computed before the transaction: nothing is written if it raises
+    rows = rows_of(dataset, audit)
+    signature = signature_of(dataset, audit)
+    result = LoadResult(signature, audit=audit)
     tables = {name: metadata.tables[name] for name in TABLE_ORDER}
     with engine.begin() as conn:
         check_schema(conn)
@@ -128,7 +147,7 @@ def load(
         wanted: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
         for name, table in tables.items():
             stored[name] = {_pk(table, dict(r)): dict(r) for r in conn.execute(select(table)).mappings()}
-            wanted[name] = {_pk(table, row): row for row in dataset.tables[name]}
+            wanted[name] = {_pk(table, row): row for row in rows[name]}
             result.changes[name] = TableChange(total=len(wanted[name]))
 
         for name in reversed(TABLE_ORDER):
@@ -158,7 +177,7 @@ def load(
         dataset_table = metadata.tables["dataset"]
         current = conn.execute(select(dataset_table.c.signature)).scalar()
         if result.changed or current != signature:
-            counts = {name: len(dataset.tables[name]) for name in TABLE_ORDER}
+            counts = {name: len(rows[name]) for name in TABLE_ORDER}
             conn.execute(delete(dataset_table))
             conn.execute(dataset_table.insert().values(id=1, signature=signature, loaded_at=now(), counts=counts))
     return result

@@ -12,6 +12,16 @@ from typing import Annotated, Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from app.checks.declarations import (
+    SECTIONS,
+    CoverageCheck,
+    Declarations,
+    RatioCheck,
+    RestatementCheck,
+    SubsetCheck,
+    SumCheck,
+    problems,
+)
 from app.loader.figures import FigureSyntaxError, parse_figure
 from app.models import (
     CitationLocation,
@@ -23,7 +33,7 @@ from app.models import (
     Unit,
 )
 
-SEED_FILES = ("source.yaml", "vocabulary.yaml", "periods.yaml", "destinations.yaml", "metrics.yaml")
+SEED_FILES = ("source.yaml", "vocabulary.yaml", "periods.yaml", "destinations.yaml", "metrics.yaml", "checks.yaml")
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)]
 Text = Annotated[str, StringConstraints(min_length=1)]
@@ -186,12 +196,14 @@ class MetricEntry(_Entry):
 
 @dataclass
 class SeedDataset:
-    """The whole seed, validated, as rows per table (column name -> value), parents first."""
+    """The whole seed, validated, as rows per table (column name -> value), parents first, and the
+    consistency checks it declares (computed into rows by the loader)."""
 
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    checks: Declarations = field(default_factory=Declarations)
 
 
-E = TypeVar("E", bound=_Entry)
+E = TypeVar("E", bound=BaseModel)
 
 
 @dataclass
@@ -292,6 +304,7 @@ def read_seed(seed_dir: Path) -> SeedDataset:
     per_doc = r.read("periods.yaml")
     dst_doc = r.read("destinations.yaml")
     met_doc = r.read("metrics.yaml")
+    chk_doc = r.read("checks.yaml")
 
     sources = r.entries("source.yaml", src_doc, "sources", SourceEntry, {"sources", "reports"})
     reports = r.entries("source.yaml", src_doc, "reports", ReportEntry, {"sources", "reports"})
@@ -301,6 +314,12 @@ def read_seed(seed_dir: Path) -> SeedDataset:
     destinations = r.entries("destinations.yaml", dst_doc, "destinations", DestinationEntry, {"destinations"})
     metric_keys = {"metrics", "report", "source"}
     metrics = r.entries("metrics.yaml", met_doc, "metrics", MetricEntry, metric_keys)
+    check_keys = set(SECTIONS)
+    sum_checks = r.entries("checks.yaml", chk_doc, "sums", SumCheck, check_keys)
+    subset_checks = r.entries("checks.yaml", chk_doc, "subsets", SubsetCheck, check_keys)
+    ratio_checks = r.entries("checks.yaml", chk_doc, "ratios", RatioCheck, check_keys)
+    coverage_checks = r.entries("checks.yaml", chk_doc, "coverage", CoverageCheck, check_keys)
+    restatement_checks = r.entries("checks.yaml", chk_doc, "restatements", RestatementCheck, check_keys)
 
     source_ids = {e.id for e, _ in sources}
     report_ids = {e.id for e, _ in reports}
@@ -536,6 +555,39 @@ def read_seed(seed_dir: Path) -> SeedDataset:
             }
         )
 
+    # checks.yaml: every referenced figure exists, units agree, ids are unique
+    declarations = Declarations(
+        sums=[e for e, _ in sum_checks],
+        subsets=[e for e, _ in subset_checks],
+        ratios=[e for e, _ in ratio_checks],
+        coverage=[e for e, _ in coverage_checks],
+        restatements=[e for e, _ in restatement_checks],
+    )
+    check_items: dict[str, LineDict] = {}
+    for entry, item in [*sum_checks, *subset_checks, *ratio_checks, *coverage_checks, *restatement_checks]:
+        check_items.setdefault(entry.id, item)
+    # A figure with errors of its own (or an unreadable metrics.yaml) is not reported again from here.
+    raw_metrics = met_doc.get("metrics") if met_doc is not None else None
+    declared = (
+        {str(m.get("id")) for m in raw_metrics if isinstance(m, dict)} if isinstance(raw_metrics, list) else set()
+    )
+    faulty = {e.entry for e in r.errors if e.file == "metrics.yaml" and e.entry is not None}
+    usable = {row["id"]: row for row in metric_rows if row["id"] not in faulty}
+    found = (
+        problems(declarations, usable, {e.id: e.model_dump() for e, _ in periods}, declared - set(usable))
+        if isinstance(raw_metrics, list)
+        else []
+    )
+    for check_problem in found:
+        check_item = check_items.get(check_problem.check_id)
+        r.error(
+            "checks.yaml",
+            check_problem.reason,
+            line=_line_of(check_item, check_problem.loc) if check_item is not None else None,
+            entry=check_problem.check_id,
+            field=".".join(str(p) for p in check_problem.loc) or None,
+        )
+
     if r.errors:
         raise SeedInvalid(r.errors)
 
@@ -562,7 +614,7 @@ def read_seed(seed_dir: Path) -> SeedDataset:
         "metrics": metric_rows,
         "citations": citation_rows,
     }
-    return SeedDataset(tables)
+    return SeedDataset(tables, declarations)
 
 
 def _iso_interval(start: dt.date, end: dt.date) -> str:

@@ -8,7 +8,15 @@ import re
 
 import pytest
 
-COLLECTIONS = ["/v1/metrics", "/v1/citations", "/v1/sources", "/v1/reports", "/v1/periods", "/v1/destinations"]
+COLLECTIONS = [
+    "/v1/metrics",
+    "/v1/citations",
+    "/v1/sources",
+    "/v1/reports",
+    "/v1/periods",
+    "/v1/destinations",
+    "/v1/checks",
+]
 
 
 def _link_header(value: str) -> dict[str, str]:

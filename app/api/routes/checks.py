@@ -1,0 +1,157 @@
+"""The consistency audit: how the report's figures relate to each other, with the arithmetic shown.
+
+Results are computed by the loader (app/checks) and stored; these routes only read them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from sqlalchemy import Connection, and_, func, select, true
+from starlette.responses import Response
+
+from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
+from app.api.queries import in_list
+from app.api.representation import Payload, negotiate, page_document, page_links, respond
+from app.api.routes._listing import item_response
+from app.errors import problem_responses
+from app.models import Check, CheckKind, CheckMetric, CheckRole, CheckStatus
+from app.schemas import CheckPublic, Page
+
+router = APIRouter(prefix="/v1/checks", tags=["checks"])
+
+K = Check.__table__  # type: ignore[attr-defined]
+KM = CheckMetric.__table__  # type: ignore[attr-defined]
+
+FIELDS = (
+    "id",
+    "kind",
+    "statement",
+    "status",
+    "holds",
+    "unit",
+    "expected_text",
+    "observed_text",
+    "expected_value",
+    "observed_value",
+    "abs_difference",
+    "rel_difference",
+    "arithmetic",
+    "explanation",
+)
+CSV_COLUMNS = (*FIELDS, "metrics")
+CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
+
+
+def taking_part(metric_ids: list[str]) -> Any:
+    """Checks in which one of these figures is compared (not merely a reference for another's ratio)."""
+    return K.c.id.in_(
+        select(KM.c.check_id).where(in_list(KM.c.metric_id, metric_ids), KM.c.role != CheckRole.reference.value)
+    )
+
+
+def _documents(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
+    inputs: dict[str, list[dict[str, str]]] = defaultdict(list)
+    if rows:
+        links = conn.execute(
+            select(KM.c.check_id, KM.c.metric_id, KM.c.role)
+            .where(KM.c.check_id.in_([r.id for r in rows]))
+            .order_by(KM.c.check_id, KM.c.position)
+        )
+        for link in links:
+            inputs[link.check_id].append(
+                {"metric_id": link.metric_id, "role": link.role, "href": f"/v1/metrics/{link.metric_id}"}
+            )
+    return [{**{f: getattr(r, f) for f in FIELDS}, "metrics": inputs[r.id]} for r in rows]
+
+
+def _csv_row(doc: dict[str, Any]) -> dict[str, Any]:
+    return {**doc, "metrics": " ".join(f"{m['metric_id']}:{m['role']}" for m in doc["metrics"])}
+
+
+@router.get(
+    "",
+    summary="List consistency checks",
+    operation_id="list_checks",
+    response_model=Page[CheckPublic],
+    responses={200: CSV_200, **problem_responses(400, 503)},
+)
+def read_checks(
+    request: Request,
+    conn: ConnDep,
+    status: Annotated[list[CheckStatus] | None, Query(description="pass, warn or fail; repeatable.")] = None,
+    kind: Annotated[
+        list[CheckKind] | None,
+        Query(description="sum, subset, ratio, coverage or restatement; repeatable."),
+    ] = None,
+    metric: IdList = None,
+    limit: LimitParam = 100,
+    offset: OffsetParam = 0,
+    format: FormatParam = None,
+) -> Response:
+    """Each check compares figures of the report, as stated (ranges, not points), and shows the arithmetic.
+
+    `metric=` selects the checks in which a figure is compared (as part, total, subset, superset, numerator,
+    denominator, stated or restated), not those where it is only a reference for another figure's ratio.
+
+    A `fail` means the figures as printed cannot all hold under the declared relation: information about the
+    source, which the dataset reproduces faithfully. Ordered as declared in `seed/checks.yaml`.
+    """
+    fmt = negotiate(request, format)
+
+    def build(conn: Connection) -> Payload:
+        conds = []
+        if status:
+            conds.append(in_list(K.c.status, sorted({s.value for s in status})))
+        if kind:
+            conds.append(in_list(K.c.kind, sorted({k.value for k in kind})))
+        metric_ids = split_ids(metric)
+        if metric_ids:
+            conds.append(taking_part(metric_ids))
+        where = and_(true(), *conds)
+        query = select(K).where(where).order_by(K.c.position, K.c.id)
+        if fmt == "csv":
+            docs = _documents(conn, list(conn.execute(query)))
+            return Payload(document=None, csv_rows=lambda: (_csv_row(d) for d in docs), csv_columns=CSV_COLUMNS)
+        total = conn.execute(select(func.count()).select_from(K).where(where)).scalar_one()
+        docs = _documents(conn, list(conn.execute(query.limit(limit).offset(offset))))
+        links = page_links(request, total, limit, offset)
+        return Payload(document=page_document(docs, total, limit, offset, links), links=links)
+
+    return respond(request, conn, build, fmt=fmt, filename="checks")
+
+
+@router.get(
+    "/{check_id}",
+    summary="One consistency check",
+    operation_id="get_check",
+    response_model=CheckPublic,
+    responses={200: CSV_200, **problem_responses(400, 404, 503)},
+)
+def read_check(
+    request: Request,
+    conn: ConnDep,
+    check_id: Annotated[
+        str,
+        Path(
+            max_length=100,
+            description="Stable id (slug), as listed by the collection.",
+            examples=["sum-periods-vs-settled-2005"],
+        ),
+    ],
+    format: FormatParam = None,
+) -> Response:
+    """One check: the statement, the figures compared with their roles, expected and observed values, the
+    absolute and relative difference, the arithmetic step by step, and the outcome."""
+    return item_response(
+        request,
+        conn,
+        lambda conn: _documents(conn, list(conn.execute(select(K).where(K.c.id == check_id)))),
+        what="check",
+        fmt=negotiate(request, format),
+        filename="check",
+        csv_columns=CSV_COLUMNS,
+        csv_row=_csv_row,
+    )
