@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.config import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -69,6 +76,153 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+class GrantError(RuntimeError):
+    pass
+
+
+def scram_sha_256(password: str, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores (RFC 5802, 7677): the password never reaches the server
+    or its logs in clear."""
+    import base64
+    import hashlib
+    import hmac
+    import secrets
+
+    salt = secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    stored_key = hashlib.sha256(hmac.digest(salted, b"Client Key", "sha256")).digest()
+    server_key = hmac.digest(salted, b"Server Key", "sha256")
+    b64 = base64.b64encode
+    return f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}${b64(stored_key).decode()}:{b64(server_key).decode()}"
+
+
+def grant_readonly(engine: Engine, role: str, password: str | None) -> list[str]:
+    """Make `role` a LOGIN role that reads every table of the schema and can write none; idempotent.
+
+    Run as the role owning the tables (LOADER_DATABASE_URL): it grants CONNECT, USAGE and SELECT on
+    every table, revokes everything else, and sets default privileges so tables that later migrations
+    create are readable too. Creating the role, or setting its password, needs CREATEROLE.
+    """
+    from psycopg import errors, sql
+
+    if not ROLE_NAME.match(role):
+        raise GrantError(f"role {role!r}: use lower-case letters, digits and _ (at most 63)")
+    done: list[str] = []
+    with engine.begin() as conn:
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cur.execute("SELECT current_user, current_database(), current_schema()")
+        me, database, schema = cur.fetchone()
+        cur.execute(
+            "SELECT tableowner FROM pg_tables WHERE schemaname = %s AND tablename = 'alembic_version'", (schema,)
+        )
+        found = cur.fetchone()
+        if found is None:
+            raise GrantError(f"no alembic_version table in schema {schema}: run `cadre-data migrate` first")
+        owner = found[0]
+        if role in (me, owner):
+            raise GrantError(f"the read-only role must not be the role that owns the tables ({owner})")
+        r, s, o = sql.Identifier(role), sql.Identifier(schema), sql.Identifier(owner)
+        cur.execute("SELECT rolsuper, rolcanlogin FROM pg_roles WHERE rolname = %s", (role,))
+        existing = cur.fetchone()
+        if existing is not None and existing[0]:
+            raise GrantError(f"role {role} is a superuser: it can write whatever is granted; use another role")
+        try:
+            if existing is None:
+                cur.execute(
+                    sql.SQL(
+                        "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+                    ).format(r)
+                )
+                done.append(f"created role {role}")
+            if password is not None or existing is None:
+                if password is not None:
+                    verifier = sql.Literal(scram_sha_256(password))
+                    cur.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(r, verifier))
+                    done.append(f"set the password of {role}")
+                # A second guard beside the API's own session setting: every transaction starts read-only.
+                cur.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(r))
+            elif not existing[1]:
+                cur.execute(sql.SQL("ALTER ROLE {} LOGIN").format(r))
+        except errors.InsufficientPrivilege as exc:
+            raise GrantError(
+                f"{me} may not create or alter role {role} ({exc}): connect as a role with CREATEROLE, or have an "
+                f"administrator create it (CREATE ROLE {role} LOGIN PASSWORD '...'), then run this without "
+                "--password-env"
+            ) from exc
+        cur.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", (role, owner))
+        if cur.fetchone()[0]:
+            raise GrantError(f"role {role} is a member of {owner} and so holds its privileges; use another role")
+        for statement in (
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), r),
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, r),
+            sql.SQL("REVOKE CREATE ON SCHEMA {} FROM {}").format(s, r),
+            sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(s, r),
+            sql.SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA {} FROM {}").format(s, r),
+            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(s, r),
+            sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(o, s, r),
+        ):
+            cur.execute(statement)
+        done.append(f"granted {role} CONNECT on {database}, USAGE on {schema}, SELECT only on its tables")
+        done.append(f"tables {owner} creates later in {schema} will be readable by {role}")
+        # Check the outcome, whatever PUBLIC or role memberships add: SELECT on every table, nothing else.
+        cur.execute(
+            """
+            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p', 'v', 'm')
+              AND (has_table_privilege(%(role)s, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+                   OR NOT has_table_privilege(%(role)s, c.oid, 'SELECT'))
+            """,
+            {"schema": schema, "role": role},
+        )
+        wrong = [name for (name,) in cur.fetchall()]
+        if wrong:
+            raise GrantError(f"role {role} can still write to, or cannot read, {', '.join(sorted(wrong))}")
+        cur.execute(
+            "SELECT has_schema_privilege(%(role)s, %(schema)s, 'CREATE'),"
+            " has_database_privilege(%(role)s, current_database(), 'CREATE')",
+            {"schema": schema, "role": role},
+        )
+        schema_create, database_create = cur.fetchone()
+        if schema_create or database_create:
+            raise GrantError(
+                f"role {role} may still CREATE in {'schema ' + schema if schema_create else 'database ' + database}"
+                " (granted to PUBLIC?): revoke it, e.g. REVOKE CREATE ON SCHEMA public FROM PUBLIC"
+            )
+    return done
+
+
+def _grant_readonly(args: argparse.Namespace) -> int:
+    import os
+
+    from sqlalchemy.exc import DBAPIError
+
+    from app.db import is_sqlite, make_engine
+
+    url = args.database_url or get_settings().writer_url
+    if is_sqlite(url):
+        print("SQLite: no roles to grant; the API opens the database file read-only (mode=ro)")
+        return 0
+    password = None
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if not password:
+            print(f"error: --password-env {args.password_env}: that environment variable is empty", file=sys.stderr)
+            return 1
+    engine = make_engine(url, read_only=False)
+    try:
+        for line in grant_readonly(engine, args.role, password):
+            print(line)
+    except GrantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except DBAPIError as exc:
+        print(f"error: {type(exc.orig).__name__}: {exc.orig}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cadre-data", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,12 +249,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit-concurrency", type=int, default=200, help="connections+tasks above which uvicorn answers 503"
     )
     serve.set_defaults(func=_serve)
+
+    grant = sub.add_parser(
+        "grant-readonly",
+        help="create or update the API's PostgreSQL role: LOGIN, SELECT only on every table (idempotent)",
+    )
+    grant.add_argument("--role", required=True, help="the role DATABASE_URL connects as, e.g. cadre_reader")
+    grant.add_argument("--password-env", help="environment variable holding the role's password (else unchanged)")
+    grant.add_argument("--database-url", help="owner connection; default: LOADER_DATABASE_URL, else DATABASE_URL")
+    grant.set_defaults(func=_grant_readonly)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        print("error: invalid settings; nothing was started:", file=sys.stderr)
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
+            print(f"  {name}: {error['msg']}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,47 @@
+# syntax=docker/dockerfile:1
+# The API image: a slim Python, the project's virtualenv (runtime dependencies only, no dev tools),
+# the code, the migrations and the seed. Runs as an unprivileged user; one uvicorn process per container
+# (scale with replicas). `docker build -t cadre-families-data:1.0.0 .`
+
+FROM python:3.11.14-slim-bookworm AS builder
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PATH=/opt/venv/bin:$PATH
+WORKDIR /app
+RUN python -m venv /opt/venv
+# Dependencies first, from pyproject.toml alone: this layer is rebuilt only when they change.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install --no-cache-dir --requirement /tmp/requirements.txt
+# Then the project, editable at /app, the path it keeps in the final stage: this installs the
+# `cadre-data` command and puts /app on sys.path (app/config.py finds alembic/ and seed/ beside app/).
+COPY app ./app
+RUN pip install --no-cache-dir --no-deps --config-settings editable_mode=compat --editable .
+
+FROM python:3.11.14-slim-bookworm
+LABEL org.opencontainers.image.title="cadre-families-data" \
+      org.opencontainers.image.description="Read-only HTTP API over the figures of the February 2006 CCP report" \
+      org.opencontainers.image.version="1.0.0" \
+      org.opencontainers.image.licenses="MIT"
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+RUN groupadd --system --gid 10001 cadre \
+    && useradd --system --uid 10001 --gid cadre --no-log-init --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin cadre
+WORKDIR /app
+COPY --from=builder /opt/venv /opt/venv
+COPY alembic.ini ./
+COPY alembic ./alembic
+COPY seed ./seed
+COPY app ./app
+# Byte-compile now: at run time the code is read-only to the process (owned by root).
+RUN python -m compileall -q app alembic
+USER 10001:10001
+EXPOSE 8000
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request as r; sys.exit(r.urlopen('http://127.0.0.1:8000/health/ready', timeout=4).status != 200)"]
+# uvicorn finishes in-flight requests on SIGTERM (serve --graceful-timeout, default 10 s), then exits.
+CMD ["cadre-data", "serve", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
