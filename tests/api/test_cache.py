@@ -1,0 +1,86 @@
+"""Caches never serve stale bytes: after a reload every cached answer equals a fresh, uncached one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api.fastcache import FastCache
+from app.config import Settings
+from app.main import create_app
+from tests.conftest import load_seed
+
+URLS = [
+    "/",
+    "/v1/metrics",
+    "/v1/metrics?format=csv",
+    "/v1/metrics/canada-emigrated-1985-2005",
+    "/v1/metrics?country=CA",
+    "/v1/citations?metric=canada-emigrated-1985-2005",
+    "/v1/reports",
+]
+
+
+def _edit_canada_note(seed_dir: Path, note: str) -> None:
+    path = seed_dir / "metrics.yaml"
+    text = path.read_text(encoding="utf-8")
+    entry = "  - id: canada-emigrated-1985-2005\n"
+    assert entry in text
+    path.write_text(text.replace(entry, entry + f"    note: {json.dumps(note)}\n", 1), encoding="utf-8")
+
+
+def _uncached(url: str) -> TestClient:
+    app = create_app(Settings(database_url=url))
+    app.state.response_cache.max_entries = 0  # render every time
+    return TestClient(app)
+
+
+def test_reload_invalidates_every_cache(empty_db_url: str, seed_copy: Path) -> None:
+    load_seed(empty_db_url)
+    with TestClient(create_app(Settings(database_url=empty_db_url))) as cached, _uncached(empty_db_url) as fresh:
+        before = {url: cached.get(url).content for url in URLS}
+        assert {url: cached.get(url).content for url in URLS} == before  # served again, from the caches
+        _edit_canada_note(seed_copy, "Edited for the cache test.")
+        assert load_seed(empty_db_url, seed_copy).changed
+        after = {url: cached.get(url).content for url in URLS}
+        assert after == {url: fresh.get(url).content for url in URLS}
+        assert b"Edited for the cache test." in after["/v1/metrics/canada-emigrated-1985-2005"]
+        assert after["/v1/reports"] == before["/v1/reports"]  # unchanged data, same bytes
+        assert after["/v1/metrics/canada-emigrated-1985-2005"] != before["/v1/metrics/canada-emigrated-1985-2005"]
+
+
+def test_sqlite_fast_cache_answers_hits_without_the_application(sqlite_url: str) -> None:
+    app = create_app(Settings(database_url=sqlite_url))
+    with TestClient(app) as client:
+        first = client.get("/v1/metrics?unit=USD")
+        fast = _find(app.middleware_stack, FastCache)
+        hits = fast.hits
+        second = client.get("/v1/metrics?unit=USD")
+        assert fast.hits == hits + 1
+        assert first.content == second.content and first.headers["etag"] == second.headers["etag"]
+        assert second.headers["x-content-type-options"] == "nosniff"  # security headers on hits too
+        not_modified = client.get("/v1/metrics?unit=USD", headers={"if-none-match": first.headers["etag"]})
+        assert not_modified.status_code == 304 and not_modified.content == b""
+        csv = client.get("/v1/metrics?unit=USD", headers={"accept": "text/csv"})
+        assert csv.headers["content-type"].startswith("text/csv")  # Accept is part of the key
+        head = client.head("/v1/metrics?unit=USD")
+        assert head.status_code == 200 and head.content == b""
+
+
+def _find(layer: object, cls: type) -> Any:
+    while not isinstance(layer, cls):
+        layer = layer.app  # type: ignore[attr-defined]
+    return layer
+
+
+@pytest.mark.parametrize("path", ["/v1/metrics/nope", "/v1/metrics?limit=0"])
+def test_errors_are_not_cached(sqlite_url: str, path: str) -> None:
+    app = create_app(Settings(database_url=sqlite_url))
+    with TestClient(app) as client:
+        assert client.get(path).status_code >= 400
+        fast = _find(app.middleware_stack, FastCache)
+        assert client.get(path).status_code >= 400 and fast.hits == 0
