@@ -27,8 +27,6 @@ class Settings(BaseSettings):
     seed_dir: Path = Field(default=PROJECT_ROOT / "seed", description="Directory of the seed dataset.")
     cors_allow_origins: list[str] = Field(default=["*"], description="Origins allowed to GET (CORS).")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
-    default_page_size: int = Field(default=100, ge=1, le=1000)
-    max_page_size: int = Field(default=1000, ge=1, le=10000)
     cache_max_age: int = Field(default=300, ge=0, description="Cache-Control max-age, seconds.")
     statement_timeout_ms: int = Field(default=5000, ge=1, description="Longest a query may run.")
     pool_size: int = Field(default=5, ge=1)
