@@ -9,11 +9,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH
 WORKDIR /app
 RUN python -m venv /opt/venv
-# Dependencies first, from pyproject.toml alone: this layer is rebuilt only when they change.
-COPY pyproject.toml ./
+# Dependencies first, from pyproject.toml and the lock alone: this layer is rebuilt only when they change.
+COPY pyproject.toml requirements.lock ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install --no-cache-dir --requirement /tmp/requirements.txt
+    && pip install --no-cache-dir --constraint requirements.lock --requirement /tmp/requirements.txt
 # Then the project, editable at /app, the path it keeps in the final stage: this installs the
 # `cadre-data` command and puts /app on sys.path (app/config.py finds alembic/ and seed/ beside app/).
 COPY app ./app

@@ -220,6 +220,22 @@ def test_dockerfile_runs_the_real_cli_pinned_and_unprivileged() -> None:
     assert dockerfile.index("--requirement") < dockerfile.index("COPY app")
 
 
+def test_docker_build_context_holds_every_file_the_dockerfile_copies() -> None:
+    """.dockerignore is an allow-list: a COPY of a path it leaves out would fail only at build time."""
+    allowed = {
+        line.removeprefix("!").rstrip("/")
+        for line in (PROJECT_ROOT / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+    copied = [
+        source.rstrip("/")
+        for line in _dockerfile().splitlines()
+        if line.startswith("COPY ") and "--from=" not in line
+        for source in line.split()[1:-1]
+    ]
+    assert copied and set(copied) <= allowed, set(copied) - allowed
+
+
 def test_dockerfile_lints_clean() -> None:
     hadolint = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
     if hadolint is None:
