@@ -72,6 +72,9 @@ def _serve(args: argparse.Namespace) -> int:
         server_header=False,
         timeout_graceful_shutdown=args.graceful_timeout,
         limit_concurrency=args.limit_concurrency,
+        # Room for a request line and headers up to 64 KiB: the app's own limits (8 KiB, app.main.RequestLimits)
+        # then answer 414/431 problem+json; beyond 64 KiB uvicorn refuses the request itself (400).
+        h11_max_incomplete_event_size=64 * 1024,
     )
     return 0
 

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     seed_dir: Path = Field(default=PROJECT_ROOT / "seed", description="Directory of the seed dataset.")
     cors_allow_origins: list[str] = Field(default=["*"], description="Origins allowed to GET (CORS).")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    response_cache: bool = Field(
+        default=True,
+        description="Keep rendered responses in memory, invalidated by every reload (false: render every request).",
+    )
     cache_max_age: int = Field(default=300, ge=0, description="Cache-Control max-age, seconds.")
     statement_timeout_ms: int = Field(default=5000, ge=1, description="Longest a query may run.")
     pool_size: int = Field(default=5, ge=1)

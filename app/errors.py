@@ -102,7 +102,9 @@ def problem_response(
         "detail": detail,
     }
     if request is not None:
-        body["instance"] = request.url.path if _SAFE_PATH.match(request.url.path) else None
+        # "//host/..." is a network-path reference: as `instance` it would point a client at another host.
+        path = request.url.path
+        body["instance"] = path if _SAFE_PATH.match(path) and not path.startswith("//") else None
     body["errors"] = errors or []
     all_headers = {"Cache-Control": "no-store", **(headers or {})}
     return Response(_dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=all_headers)
@@ -197,6 +199,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: ("not-found", "Not found", "No metric with id 'nope'."),
         405: ("method-not-allowed", "Method not allowed", "This API is read-only: use GET or HEAD."),
         406: ("not-acceptable", "Not acceptable", "Available representations: application/json, text/csv."),
+        413: ("content-too-large", "Content Too Large", "This read-only API takes no request body."),
+        414: ("uri-too-long", "URI Too Long", "The request target is longer than 8192 bytes."),
+        431: ("headers-too-large", "Request Header Fields Too Large", "The request headers exceed 8192 bytes."),
         500: ("internal-error", "Internal Server Error", "The server failed to answer this request."),
         503: ("database-unavailable", "Service unavailable", "The database is unavailable; try again shortly."),
     }

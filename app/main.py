@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -9,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import fastapi_offline
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -20,12 +22,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
 from app.api.deps import ConnDep, strict_query
-from app.api.fastcache import FastCache, SQLiteDataVersion
+from app.api.fastcache import CachingFastAPI, FastCache, SQLiteDataVersion
 from app.api.representation import Payload, ResponseCache, dataset_signature, respond
 from app.api.routes import checks, citations, destinations, health, metrics, periods, reports, sources
 from app.config import Settings, get_settings
 from app.db import is_sqlite, make_engine, normalize_url, sqlite_path
-from app.errors import Problem, install_error_handlers, problem_responses
+from app.errors import Problem, install_error_handlers, problem_response, problem_responses
 from app.schemas import IndexPublic
 
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -94,10 +96,49 @@ class HeadAndSecurityHeaders:
         await self.app(scope, receive, wrapped)
 
 
+MAX_URL_BYTES = 8192
+"""Longest request target (path and query) served; longer gets 414. `cadre-data serve` lets uvicorn read
+requests up to 64 KiB (line and headers) so that these limits, not the server's plain-text 400, answer."""
+MAX_HEADER_BYTES = 8192
+"""Most header bytes (names and values) a request may carry; more gets 431."""
+
+
+class RequestLimits:
+    """Pure ASGI: refuse over-long URLs (414), oversized headers (431) and any request body (413: every
+    operation is a GET or HEAD), with a problem+json answer, before routing or any database work."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b""))
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        problem: tuple[int, str, str] | None = None
+        if target > MAX_URL_BYTES:
+            problem = (414, "uri-too-long", f"The request target is longer than {MAX_URL_BYTES} bytes.")
+        elif sum(len(k) + len(v) for k, v in headers) > MAX_HEADER_BYTES:
+            problem = (431, "headers-too-large", f"The request headers exceed {MAX_HEADER_BYTES} bytes.")
+        else:
+            for name, value in headers:
+                if (name == b"content-length" and value.strip() not in (b"", b"0")) or name == b"transfer-encoding":
+                    problem = (413, "content-too-large", "This read-only API takes no request body.")
+                    break
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        status, slug, detail = problem
+        # The request is not read: close the connection rather than leave a body unread on it.
+        response = problem_response(None, status, slug, detail, headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level.upper())
-    app = FastAPI(
+    app = CachingFastAPI(
         title="Cadre families overseas: figures as reported",
         version=__version__,
         description=DESCRIPTION,
@@ -105,9 +146,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(strict_query)],
-        responses={405: problem_responses(405)[405]},
+        # Every operation: other methods, and the request limits RequestLimits enforces before routing.
+        responses=problem_responses(405, 413, 414, 431),
         lifespan=_lifespan,
         license_info={"name": "Code: MIT. Quotes: short citations of the source, with its URL."},
+        # A redirect to the slash-less path would be built from the Host header: an open redirect. 404 instead.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.engine = make_engine(
@@ -119,7 +163,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool_timeout_s=settings.pool_timeout_s,
         connect_timeout_s=settings.connect_timeout_s,
     )
-    app.state.response_cache = ResponseCache()
+    # Requests wait for one of the pool's connections here (app.api.deps.get_conn), not in worker threads.
+    app.state.db_slots = anyio.Semaphore(settings.pool_size + settings.pool_max_overflow)
+    app.state.response_cache = ResponseCache(max_entries=1024 if settings.response_cache else 0)
     install_error_handlers(app)
 
     for module in (metrics, citations, sources, reports, periods, destinations, checks, health):
@@ -147,11 +193,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     version = (
         SQLiteDataVersion(sqlite_path(normalize_url(settings.database_url)))
-        if is_sqlite(settings.database_url)
+        if settings.response_cache and is_sqlite(settings.database_url)
         else None
     )
     app.state.data_version = version
-    app.add_middleware(FastCache, version=version)
+    app.fast_cache = FastCache(version) if version is not None else None
+    app.add_middleware(RequestLimits)
     app.add_middleware(HeadAndSecurityHeaders)
     _register_problem_schema(app)
 
@@ -205,7 +252,9 @@ def read_index(request: Request, conn: ConnDep) -> Response:
                 ),
                 "source_url": source,
                 "dataset_signature": signature,
-                "loaded_at": loaded_at,
+                # The loader stores UTC; SQLite (and a `timestamp` column) give it back without the offset,
+                # which RFC 3339 (`format: date-time`) requires.
+                "loaded_at": loaded_at if loaded_at.tzinfo else loaded_at.replace(tzinfo=dt.UTC),
                 "links": links,
             }
         )

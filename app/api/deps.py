@@ -3,20 +3,42 @@ pagination and output format."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import unquote_to_bytes
 
+import anyio
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from pydantic import StringConstraints
 from sqlalchemy import Connection
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.errors import ApiProblem, safe_name
 
 
-def get_conn(request: Request) -> Iterator[Connection]:
-    with request.app.state.engine.connect() as conn:
-        yield conn
+async def get_conn(request: Request) -> AsyncIterator[Connection]:
+    """A pooled connection, checked out once one is free; waiting longer than POOL_TIMEOUT_S answers 503.
+
+    The wait happens here, on the event loop (`db_slots` counts the pool's connections), never in a worker
+    thread: threads blocked on an empty pool would starve the threads that hold connections (routes and
+    releases run in the same thread pool), and under load every request would then wait out the timeout.
+    """
+    state = request.app.state
+    try:
+        with anyio.fail_after(state.settings.pool_timeout_s):
+            await state.db_slots.acquire()
+    except TimeoutError:
+        raise PoolTimeoutError("no database connection became free in time") from None
+    try:
+        conn = await run_in_threadpool(state.engine.connect)
+        try:
+            yield conn
+        finally:
+            await run_in_threadpool(conn.close)
+    finally:
+        state.db_slots.release()
 
 
 ConnDep = Annotated[Connection, Depends(get_conn)]
@@ -50,13 +72,34 @@ def _declared(route: Any) -> tuple[frozenset[str], frozenset[str]]:
     return result
 
 
+def _undecodable(raw: bytes) -> bool:
+    """True when percent-decoded `raw` is not UTF-8, or holds a NUL.
+
+    Starlette decodes invalid UTF-8 to U+FFFD (a silent, different value) and PostgreSQL refuses NUL in
+    text (SQLite would cut the string there): both are answered before any query runs.
+    """
+    try:
+        return "\x00" in unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+
+
 def strict_query(request: Request) -> None:
-    """Reject unknown query parameters (a typo must not silently return everything) and repeats."""
+    """Reject unknown query parameters (a typo must not silently return everything), repeats, and names or
+    values that are not UTF-8 text without NUL (a path with such bytes names nothing: 404)."""
     route = request.scope.get("route")
     if route is None:
         return
+    raw_path: bytes = request.scope.get("raw_path") or request.scope["path"].encode()
+    if _undecodable(raw_path):  # no id holds such bytes
+        raise ApiProblem(404, "not-found", "No resource at this path.", title="Not found")
     allowed, repeatable = _declared(route)
     errors = []
+    for part in request.scope.get("query_string", b"").split(b"&"):
+        name, _, value = part.partition(b"=")
+        if _undecodable(name) or _undecodable(value):
+            shown = safe_name(unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace"))
+            errors.append({"name": shown, "in": "query", "reason": "not UTF-8 text, or holds a NUL"})
     seen: dict[str, int] = {}
     for key, _ in request.query_params.multi_items():
         seen[key] = seen.get(key, 0) + 1

@@ -1,12 +1,12 @@
 """An in-process HTTP cache in front of the application, for SQLite deployments.
 
-A hit answers from stored bytes without entering FastAPI: the cost of a request is then a dict
-lookup and one `PRAGMA data_version` (a few microseconds). SQLite changes that number whenever
-another connection commits, so the first request after a reload empties the cache: a cached
-response is always byte-identical to what the application would answer now.
+A hit answers from stored bytes without entering FastAPI or any middleware: the cost of a request is
+then a header scan, a dict lookup and one `PRAGMA data_version` (a few microseconds). SQLite changes
+that number whenever another connection commits, so the first request after a reload empties the
+cache: a cached response is always byte-identical to what the application would answer now.
 
-Only complete 200 responses that carry an ETag (the data resources) are stored; their key holds
-every request header the response varies on (Accept, Accept-Encoding, Origin).
+Only complete 200 responses that carry an ETag (the data resources) are stored, as sent; their key
+holds the raw target and every request header the response varies on (Accept, Accept-Encoding, Origin).
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-Key = tuple[str, bytes, bytes, bool, bytes]
-Stored = tuple[list[tuple[bytes, bytes]], bytes, bytes]  # headers, body, etag
+Key = tuple[bytes, bytes, bytes, bool, bytes]  # raw path, query, Accept, gzip accepted, Origin
+Stored = tuple[list[tuple[bytes, bytes]], bytes]  # headers, body
 
 
 class SQLiteDataVersion:
@@ -50,22 +51,21 @@ class SQLiteDataVersion:
                 self._conn = None
 
 
-def _header(scope: Scope, name: bytes) -> bytes:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return b""
-
-
-def _etag_matches(if_none_match: bytes, etag: bytes) -> bool:
-    if if_none_match.strip() == b"*":
-        return True
-    return any(tag.strip().removeprefix(b"W/") == etag for tag in if_none_match.split(b","))
+# A request the cache answers must be one the application's own request limits (app.main.RequestLimits,
+# 8 KiB) let through: anything larger, or with a body, or conditional, goes through the whole stack.
+MAX_CACHED_TARGET = 4096
+MAX_CACHED_HEADERS = 4096
+_BYPASS = frozenset((b"if-none-match", b"content-length", b"transfer-encoding"))
 
 
 class FastCache:
-    def __init__(self, app: ASGIApp, version: Callable[[], int] | None, max_entries: int = 2048) -> None:
-        self.app = app
+    """Complete 200 responses as sent (security and CORS headers included), replayed for the same GET.
+
+    It runs in front of the whole application (`CachingFastAPI`), so a hit costs a header scan, a dict lookup
+    and one `PRAGMA data_version`. Conditional requests (If-None-Match), HEAD, and requests with a body or
+    large heads are never answered from here: the application answers them, from its own render cache."""
+
+    def __init__(self, version: Callable[[], int] | None, max_entries: int = 2048) -> None:
         self.version = version
         self.max_entries = max_entries
         self._entries: OrderedDict[Key, Stored] = OrderedDict()
@@ -75,38 +75,42 @@ class FastCache:
     def clear(self) -> None:
         self._entries.clear()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
         if self.version is None or scope["type"] != "http" or scope["method"] != "GET":
-            await self.app(scope, receive, send)
+            await app(scope, receive, send)
+            return
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        query: bytes = scope["query_string"]
+        accept = encoding = origin = None
+        size = 0
+        for name, value in scope["headers"]:
+            size += len(name) + len(value)
+            if name == b"accept":
+                accept = value if accept is None else accept
+            elif name == b"accept-encoding":
+                encoding = value if encoding is None else encoding
+            elif name == b"origin":
+                origin = value if origin is None else origin
+            elif name in _BYPASS:
+                size = MAX_CACHED_HEADERS + 1
+                break
+        if size > MAX_CACHED_HEADERS or len(raw_path) + len(query) > MAX_CACHED_TARGET:
+            await app(scope, receive, send)
             return
         try:
             token = self.version()
         except sqlite3.Error:
-            await self.app(scope, receive, send)  # let the application answer (and report) the problem
+            await app(scope, receive, send)  # let the application answer (and report) the problem
             return
         if token != self._token:
             self._entries.clear()
             self._token = token
-        key: Key = (
-            scope["path"],
-            scope["query_string"],
-            _header(scope, b"accept"),
-            b"gzip" in _header(scope, b"accept-encoding"),
-            _header(scope, b"origin"),
-        )
+        key: Key = (raw_path, query, accept or b"", encoding is not None and b"gzip" in encoding, origin or b"")
         stored = self._entries.get(key)
         if stored is not None:
             self.hits += 1
             self._entries.move_to_end(key)
-            headers, body, etag = stored
-            inm = _header(scope, b"if-none-match")
-            if inm and _etag_matches(inm, etag):
-                kept = [
-                    (k, v) for k, v in headers if k not in (b"content-length", b"content-type", b"content-encoding")
-                ]
-                await send({"type": "http.response.start", "status": 304, "headers": kept})
-                await send({"type": "http.response.body", "body": b""})
-                return
+            headers, body = stored
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
@@ -118,18 +122,17 @@ class FastCache:
             nonlocal start
             if message["type"] == "http.response.start":
                 start = message
-            elif message["type"] == "http.response.body":
+            elif message["type"] == "http.response.body" and start is not None and start["status"] == 200:
                 chunks.append(message.get("body", b""))
-                if not message.get("more_body", False) and start is not None and start["status"] == 200:
+                if not message.get("more_body", False):
                     headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", [])]
-                    etag = next((v for k, v in headers if k.lower() == b"etag"), None)
-                    # Store only if nothing was committed while the response was made: then the data it
-                    # was made from is the data the token names.
-                    if etag is not None and self._token == token and self._current(token):
-                        self._store(key, headers, b"".join(chunks), etag)
+                    # Store only data resources (an ETag), and only if nothing was committed while the response
+                    # was made: then the data it was made from is the data the token names.
+                    if any(k.lower() == b"etag" for k, _ in headers) and self._token == token and self._current(token):
+                        self._store(key, headers, b"".join(chunks))
             await send(message)
 
-        await self.app(scope, receive, capture)
+        await app(scope, receive, capture)
 
     def _current(self, token: int) -> bool:
         try:
@@ -137,7 +140,19 @@ class FastCache:
         except sqlite3.Error:
             return False
 
-    def _store(self, key: Key, headers: list[tuple[bytes, bytes]], body: bytes, etag: bytes) -> None:
-        self._entries[key] = (headers, body, etag)
+    def _store(self, key: Key, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self._entries[key] = (headers, body)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+
+class CachingFastAPI(FastAPI):
+    """FastAPI with `FastCache` in front of everything, middleware included (None: no cache)."""
+
+    fast_cache: FastCache | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_cache is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.fast_cache.handle(scope, receive, send, super().__call__)

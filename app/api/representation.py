@@ -65,7 +65,7 @@ class ResponseCache:
             return item
 
     def put(self, key: tuple[str, ...], item: Rendered) -> None:
-        if len(item.body) > self.max_bytes // 4:
+        if self.max_entries == 0 or len(item.body) > self.max_bytes // 4:
             return
         with self._lock:
             old = self._items.pop(key, None)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, and_, delete, inspect, select, update
 
 from app.checks import Audit, compute
-from app.loader.seed import SeedDataset
+from app.loader.seed import CITATION_COLUMNS, METRIC_COLUMNS, SeedDataset
 from app.models import metadata
 
 # Parents before children: inserts run in this order, deletes in reverse.
@@ -101,7 +101,60 @@ def signature_of(dataset: SeedDataset, audit: Audit | None = None) -> str:
             for row in tables[name]
         )
         digest.update(json.dumps([name, rows], ensure_ascii=False).encode())
+    if dataset.bulk is not None:
+        # metrics.jsonl: its rows in id order (the file's), digested as they were read.
+        digest.update(f"bulk:{dataset.bulk.digest}".encode())
     return digest.hexdigest()
+
+
+def row_counts(dataset: SeedDataset, rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    counts = {name: len(rows[name]) for name in TABLE_ORDER}
+    if dataset.bulk is not None:
+        counts["metrics"] += dataset.bulk.metrics
+        counts["citations"] += dataset.bulk.citations
+    return counts
+
+
+BULK_TABLES = ("check_metrics", "citations", "metrics")
+"""Emptied, then written in full, when the dataset has a metrics.jsonl (children first)."""
+
+
+def _write_bulk(conn: Connection, dataset: SeedDataset) -> None:
+    """Insert metrics.jsonl's rows in chunks: executemany on SQLite, COPY on PostgreSQL."""
+    assert dataset.bulk is not None
+    dbapi = conn.connection.driver_connection
+    cursor = dbapi.cursor()  # type: ignore[union-attr]
+    sqlite = conn.dialect.name == "sqlite"
+    statements = {}
+    for name, columns in (("metrics", METRIC_COLUMNS), ("citations", CITATION_COLUMNS)):
+        statements[name] = (
+            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            if sqlite
+            else f"COPY {name} ({', '.join(columns)}) FROM STDIN"
+        )
+    # On SQLite, indexes are built once at the end (sorted) rather than updated row by row: several times faster,
+    # and readers (WAL) keep the old data meanwhile. Not on PostgreSQL: DROP INDEX would lock readers out of the
+    # table until the load commits.
+    indexes = [index for name in ("metrics", "citations") for index in metadata.tables[name].indexes] if sqlite else []
+    for index in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {index.name}")
+    if sqlite:
+        cursor.execute("PRAGMA cache_size = -131072")  # 128 MiB of pages while the indexes are built
+    try:
+        for metrics, citations in dataset.bulk.chunks():
+            for name, chunk in (("metrics", metrics), ("citations", citations)):
+                if sqlite:
+                    cursor.executemany(statements[name], chunk)
+                else:
+                    with cursor.copy(statements[name]) as copy:
+                        for row in chunk:
+                            copy.write_row(row)
+        for index in indexes:
+            index.create(conn)
+    finally:
+        if sqlite:
+            cursor.execute("PRAGMA cache_size = -2000")
+        cursor.close()
 
 
 def _pk(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
@@ -141,14 +194,24 @@ def load(
     signature = signature_of(dataset, audit)
     result = LoadResult(signature, audit=audit)
     tables = {name: metadata.tables[name] for name in TABLE_ORDER}
+    counts = row_counts(dataset, rows)
+    dataset_table = metadata.tables["dataset"]
     with engine.begin() as conn:
         check_schema(conn)
+        replaced: dict[str, int] = {}
+        if dataset.bulk is not None:
+            # Too large to diff row by row: unchanged (same signature) is left alone, anything else replaced.
+            if conn.execute(select(dataset_table.c.signature)).scalar() == signature:
+                result.changes = {name: TableChange(total=n) for name, n in counts.items()}
+                return result
+            for name in BULK_TABLES:
+                replaced[name] = conn.execute(delete(tables[name])).rowcount
         stored: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
         wanted: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
         for name, table in tables.items():
             stored[name] = {_pk(table, dict(r)): dict(r) for r in conn.execute(select(table)).mappings()}
             wanted[name] = {_pk(table, row): row for row in rows[name]}
-            result.changes[name] = TableChange(total=len(wanted[name]))
+            result.changes[name] = TableChange(total=counts[name], removed=replaced.get(name, 0))
 
         for name in reversed(TABLE_ORDER):
             table = tables[name]
@@ -157,11 +220,15 @@ def load(
             # Children of a removed parent row go before it; self-references (populations) child-first.
             for key in _children_first(name, gone, stored[name]):
                 conn.execute(delete(table).where(and_(*(c == v for c, v in zip(pk_cols, key, strict=True)))))
-            result.changes[name].removed = len(gone)
+            result.changes[name].removed += len(gone)
 
         for name in TABLE_ORDER:
             table = tables[name]
             pk_cols = list(table.primary_key.columns)
+            if name == "metrics" and dataset.bulk is not None:
+                _write_bulk(conn, dataset)  # metrics.jsonl's citations too: their metrics are written first
+                result.changes["metrics"].added += dataset.bulk.metrics
+                result.changes["citations"].added += dataset.bulk.citations
             for key, row in wanted[name].items():
                 old = stored[name].get(key)
                 if old is None:
@@ -174,10 +241,8 @@ def load(
             if after_table is not None:
                 after_table(name)
 
-        dataset_table = metadata.tables["dataset"]
         current = conn.execute(select(dataset_table.c.signature)).scalar()
         if result.changed or current != signature:
-            counts = {name: len(rows[name]) for name in TABLE_ORDER}
             conn.execute(delete(dataset_table))
             conn.execute(dataset_table.insert().values(id=1, signature=signature, loaded_at=now(), counts=counts))
     return result

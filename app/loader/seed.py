@@ -4,8 +4,12 @@ reason) before anything is written; a dataset with any error is never loaded."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -32,6 +36,28 @@ from app.models import (
     Qualifier,
     Unit,
 )
+
+BULK_METRICS = "metrics.jsonl"
+"""Optional, beside metrics.yaml: one metric per line (the same fields, as JSON), ids in increasing order.
+For generated data too large for YAML (bench/synthetic.py); streamed, validated like metrics.yaml, and
+written in chunks. Checks (checks.yaml) may refer only to the figures of metrics.yaml."""
+METRIC_COLUMNS = (
+    "id",
+    "report_id",
+    "measure",
+    "population",
+    "destination_id",
+    "period_id",
+    "unit",
+    "value_text",
+    "qualifier",
+    "lower",
+    "lower_inclusive",
+    "upper",
+    "upper_inclusive",
+    "note",
+)
+CITATION_COLUMNS = ("id", "metric_id", "source_id", "position", "quote", "prefix", "suffix", "section", "location")
 
 SEED_FILES = ("source.yaml", "vocabulary.yaml", "periods.yaml", "destinations.yaml", "metrics.yaml", "checks.yaml")
 
@@ -201,6 +227,7 @@ class SeedDataset:
 
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     checks: Declarations = field(default_factory=Declarations)
+    bulk: BulkMetrics | None = None
 
 
 E = TypeVar("E", bound=BaseModel)
@@ -481,79 +508,18 @@ def read_seed(seed_dir: Path) -> SeedDataset:
                 r.error("metrics.yaml", f"unknown {what} {value!r}", line=met_doc.key_lines.get(key), field=key)
     metric_rows: list[dict[str, Any]] = []
     citation_rows: list[dict[str, Any]] = []
+    refs = _MetricRefs(
+        default_report, default_source, report_ids, source_ids, measure_ids, population_ids, destination_ids, period_ids
+    )
     for metric, item in metrics:
-        f = "metrics.yaml"
-        report_id: str | None = metric.report or default_report
-        if report_id is None:
-            r.error(
-                f,
-                "no report given (set `report` on the entry or at the top of the file)",
-                line=item.line,
-                entry=metric.id,
-                field="report",
-            )
-        ref(f, item, metric.id, "report", metric.report, report_ids, "report")
-        ref(f, item, metric.id, "measure", metric.measure, measure_ids, "measure")
-        ref(f, item, metric.id, "population", metric.population, population_ids, "population")
-        ref(f, item, metric.id, "destination", metric.destination, destination_ids, "destination")
-        ref(f, item, metric.id, "period", metric.period, period_ids, "period")
-        for problem, fld in _bound_problems(metric):
-            r.error(f, problem, line=item.key_lines.get(fld, item.line), entry=metric.id, field=fld)
-        for i, citation in enumerate(metric.citations):
-            citation_item = item["citations"][i]
-            cline = citation_item.line if isinstance(citation_item, LineDict) else item.line
-            cited: str | None = citation.source or default_source
-            if cited is None:
-                r.error(
-                    f,
-                    "no source given (set `source` on the citation or at the top of the file)",
-                    line=cline,
-                    entry=metric.id,
-                    field=f"citations.{i}.source",
-                )
-            elif citation.source is not None and citation.source not in source_ids:
-                r.error(
-                    f, f"unknown source {citation.source!r}", line=cline, entry=metric.id, field=f"citations.{i}.source"
-                )
-            if metric.value_text not in citation.quote:
-                r.error(
-                    f,
-                    f"quote does not contain the figure as written ({metric.value_text!r})",
-                    line=cline,
-                    entry=metric.id,
-                    field=f"citations.{i}.quote",
-                )
-            citation_rows.append(
-                {
-                    "id": f"{metric.id}.{i + 1}",
-                    "metric_id": metric.id,
-                    "source_id": cited,
-                    "position": i + 1,
-                    "quote": citation.quote,
-                    "prefix": citation.prefix,
-                    "suffix": citation.suffix,
-                    "section": citation.section,
-                    "location": citation.location.value,
-                }
-            )
-        metric_rows.append(
-            {
-                "id": metric.id,
-                "report_id": report_id,
-                "measure": metric.measure,
-                "population": metric.population,
-                "destination_id": metric.destination,
-                "period_id": metric.period,
-                "unit": metric.unit.value,
-                "value_text": metric.value_text,
-                "qualifier": metric.qualifier.value,
-                "lower": metric.lower,
-                "lower_inclusive": metric.lower_inclusive,
-                "upper": metric.upper,
-                "upper_inclusive": metric.upper_inclusive,
-                "note": metric.note,
-            }
-        )
+        citation_lines = [c.line if isinstance(c, LineDict) else item.line for c in item["citations"]]
+        metric_row, cites = _metric_rows(r, "metrics.yaml", metric, refs, partial(_yaml_line, item), citation_lines)
+        metric_rows.append(metric_row)
+        citation_rows.extend(cites)
+
+    bulk = None
+    if (seed_dir / BULK_METRICS).exists():
+        bulk = _read_bulk_metrics(r, seed_dir / BULK_METRICS, refs, {row["id"] for row in metric_rows})
 
     # checks.yaml: every referenced figure exists, units agree, ids are unique
     declarations = Declarations(
@@ -614,7 +580,7 @@ def read_seed(seed_dir: Path) -> SeedDataset:
         "metrics": metric_rows,
         "citations": citation_rows,
     }
-    return SeedDataset(tables, declarations)
+    return SeedDataset(tables, declarations, bulk)
 
 
 def _iso_interval(start: dt.date, end: dt.date) -> str:
@@ -690,3 +656,192 @@ def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         visit(row)
     return ordered
+
+
+@dataclass(frozen=True)
+class _MetricRefs:
+    default_report: str | None
+    default_source: str | None
+    reports: set[str]
+    sources: set[str]
+    measures: set[str]
+    populations: set[str]
+    destinations: set[str]
+    periods: set[str]
+
+
+def _metric_rows(
+    r: _Reader,
+    f: str,
+    metric: MetricEntry,
+    refs: _MetricRefs,
+    line_of: Callable[[str], int | None],
+    citation_lines: Sequence[int | None],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Check one metric entry (references, bounds against its words, citations quoting the figure); its rows."""
+
+    def ref(fld: str, value: str | None, known: set[str], what: str) -> None:
+        if value is not None and value not in known:
+            r.error(f, f"unknown {what} {value!r}", line=line_of(fld), entry=metric.id, field=fld)
+
+    report_id: str | None = metric.report or refs.default_report
+    if report_id is None:
+        r.error(
+            f,
+            "no report given (set `report` on the entry or at the top of the file)",
+            line=line_of(""),
+            entry=metric.id,
+            field="report",
+        )
+    ref("report", metric.report, refs.reports, "report")
+    ref("measure", metric.measure, refs.measures, "measure")
+    ref("population", metric.population, refs.populations, "population")
+    ref("destination", metric.destination, refs.destinations, "destination")
+    ref("period", metric.period, refs.periods, "period")
+    for problem, fld in _bound_problems(metric):
+        r.error(f, problem, line=line_of(fld), entry=metric.id, field=fld)
+    citation_rows: list[dict[str, Any]] = []
+    for i, citation in enumerate(metric.citations):
+        cline = citation_lines[i]
+        cited: str | None = citation.source or refs.default_source
+        if cited is None:
+            r.error(
+                f,
+                "no source given (set `source` on the citation or at the top of the file)",
+                line=cline,
+                entry=metric.id,
+                field=f"citations.{i}.source",
+            )
+        elif citation.source is not None and citation.source not in refs.sources:
+            r.error(
+                f, f"unknown source {citation.source!r}", line=cline, entry=metric.id, field=f"citations.{i}.source"
+            )
+        if metric.value_text not in citation.quote:
+            r.error(
+                f,
+                f"quote does not contain the figure as written ({metric.value_text!r})",
+                line=cline,
+                entry=metric.id,
+                field=f"citations.{i}.quote",
+            )
+        citation_rows.append(
+            {
+                "id": f"{metric.id}.{i + 1}",
+                "metric_id": metric.id,
+                "source_id": cited,
+                "position": i + 1,
+                "quote": citation.quote,
+                "prefix": citation.prefix,
+                "suffix": citation.suffix,
+                "section": citation.section,
+                "location": citation.location.value,
+            }
+        )
+    metric_row = {
+        "id": metric.id,
+        "report_id": report_id,
+        "measure": metric.measure,
+        "population": metric.population,
+        "destination_id": metric.destination,
+        "period_id": metric.period,
+        "unit": metric.unit.value,
+        "value_text": metric.value_text,
+        "qualifier": metric.qualifier.value,
+        "lower": metric.lower,
+        "lower_inclusive": metric.lower_inclusive,
+        "upper": metric.upper,
+        "upper_inclusive": metric.upper_inclusive,
+        "note": metric.note,
+    }
+    return metric_row, citation_rows
+
+
+@dataclass(frozen=True)
+class BulkMetrics:
+    """metrics.jsonl, validated: where it is, its row counts, and a digest of the rows it gives (in file order,
+    which is id order). `rows()` reads it again, in chunks, and fails if it no longer gives the same rows."""
+
+    path: Path
+    metrics: int
+    citations: int
+    digest: str
+    refs: _MetricRefs
+
+    def chunks(self, size: int = 5000) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
+        """(metric rows, citation rows) as tuples in METRIC_COLUMNS / CITATION_COLUMNS order; raises
+        SeedInvalid at the end if the file changed since it was validated (the caller's transaction rolls back)."""
+        r = _Reader(self.path.parent)
+        digest = hashlib.sha256()
+        metrics: list[tuple[Any, ...]] = []
+        citations: list[tuple[Any, ...]] = []
+        for metric_row, cites in _bulk_entries(r, self.path, self.refs, set()):
+            _digest_rows(digest, metric_row, cites)
+            metrics.append(tuple(metric_row[c] for c in METRIC_COLUMNS))
+            citations.extend(tuple(c[k] for k in CITATION_COLUMNS) for c in cites)
+            if len(metrics) >= size:
+                yield metrics, citations
+                metrics, citations = [], []
+        if metrics:
+            yield metrics, citations
+        if r.errors or digest.hexdigest() != self.digest:
+            raise SeedInvalid([*r.errors, SeedError(self.path.name, None, None, None, "changed while it was loaded")])
+
+
+def _yaml_line(item: LineDict, fld: str) -> int | None:
+    return item.key_lines.get(fld.split(".")[0], item.line)
+
+
+def _same_line(number: int, _fld: str) -> int | None:
+    return number
+
+
+def _digest_rows(digest: Any, metric_row: dict[str, Any], citations: list[dict[str, Any]]) -> None:
+    digest.update(json.dumps([metric_row, citations], ensure_ascii=False).encode())
+    digest.update(b"\n")
+
+
+def _bulk_entries(
+    r: _Reader, path: Path, refs: _MetricRefs, yaml_ids: set[str]
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each valid line's rows; every problem goes to `r` with the file, line and entry."""
+    name = path.name
+    previous = ""
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            try:
+                metric = MetricEntry.model_validate_json(raw)
+            except ValidationError as exc:
+                entry = _json_id(raw) or f"line {number}"
+                for err in exc.errors():
+                    loc = ".".join(str(p) for p in err["loc"]) or None
+                    r.error(name, err["msg"], line=number, entry=entry, field=loc)
+                continue
+            if metric.id <= previous:
+                r.error(name, f"ids must increase line by line (after {previous!r})", line=number, entry=metric.id)
+            elif metric.id in yaml_ids:
+                r.error(name, f"duplicate id {metric.id!r}: also in metrics.yaml", line=number, entry=metric.id)
+            previous = max(previous, metric.id)
+            before = len(r.errors)
+            rows = _metric_rows(r, name, metric, refs, partial(_same_line, number), [number] * len(metric.citations))
+            if len(r.errors) == before:
+                yield rows
+
+
+def _json_id(raw: bytes) -> str | None:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return str(value["id"]) if isinstance(value, dict) and "id" in value else None
+
+
+def _read_bulk_metrics(r: _Reader, path: Path, refs: _MetricRefs, yaml_ids: set[str]) -> BulkMetrics:
+    digest = hashlib.sha256()
+    metrics = citations = 0
+    for metric_row, cites in _bulk_entries(r, path, refs, yaml_ids):
+        _digest_rows(digest, metric_row, cites)
+        metrics += 1
+        citations += len(cites)
+    return BulkMetrics(path, metrics, citations, digest.hexdigest(), refs)

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.fastcache import FastCache
 from app.config import Settings
 from app.main import create_app
 from tests.conftest import load_seed
@@ -20,6 +19,7 @@ URLS = [
     "/v1/metrics?format=csv",
     "/v1/metrics/canada-emigrated-1985-2005",
     "/v1/metrics?country=CA",
+    "/v1/metrics?limit=5&after=canada-emigrated-1985-2005",
     "/v1/citations?metric=canada-emigrated-1985-2005",
     "/v1/reports",
 ]
@@ -57,7 +57,8 @@ def test_sqlite_fast_cache_answers_hits_without_the_application(sqlite_url: str)
     app = create_app(Settings(database_url=sqlite_url))
     with TestClient(app) as client:
         first = client.get("/v1/metrics?unit=USD")
-        fast = _find(app.middleware_stack, FastCache)
+        fast = app.fast_cache
+        assert fast is not None
         hits = fast.hits
         second = client.get("/v1/metrics?unit=USD")
         assert fast.hits == hits + 1
@@ -71,16 +72,54 @@ def test_sqlite_fast_cache_answers_hits_without_the_application(sqlite_url: str)
         assert head.status_code == 200 and head.content == b""
 
 
-def _find(layer: object, cls: type) -> Any:
-    while not isinstance(layer, cls):
-        layer = layer.app  # type: ignore[attr-defined]
-    return layer
-
-
 @pytest.mark.parametrize("path", ["/v1/metrics/nope", "/v1/metrics?limit=0"])
 def test_errors_are_not_cached(sqlite_url: str, path: str) -> None:
     app = create_app(Settings(database_url=sqlite_url))
     with TestClient(app) as client:
         assert client.get(path).status_code >= 400
-        fast = _find(app.middleware_stack, FastCache)
+        fast = app.fast_cache
+        assert fast is not None
         assert client.get(path).status_code >= 400 and fast.hits == 0
+
+
+VARIANTS: list[dict[str, str]] = [
+    {},
+    {"accept-encoding": "gzip"},
+    {"origin": "https://example.org"},
+    {"accept": "text/csv"},
+]
+
+
+def _sent(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    return response.status_code, sorted((k, v) for k, v in response.headers.items() if k != "date"), response.content
+
+
+@pytest.mark.parametrize("headers", VARIANTS, ids=["plain", "gzip", "origin", "csv"])
+def test_fast_cache_hits_are_the_uncached_response_byte_for_byte(sqlite_url: str, headers: dict[str, str]) -> None:
+    cached_app = create_app(Settings(database_url=sqlite_url))
+    uncached_app = create_app(Settings(database_url=sqlite_url, response_cache=False))
+    assert uncached_app.fast_cache is None  # type: ignore[attr-defined]
+    with TestClient(cached_app) as cached, TestClient(uncached_app) as fresh:
+        fast = cached_app.fast_cache  # type: ignore[attr-defined]
+        for url in URLS:
+            cached.get(url, headers=headers)
+            hits = fast.hits
+            hit = cached.get(url, headers=headers)
+            assert fast.hits == hits + 1, url
+            assert _sent(hit) == _sent(fresh.get(url, headers=headers)), url
+        assert uncached_app.state.response_cache._items == {}  # RESPONSE_CACHE=false: nothing kept
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"if-none-match": "*"}, {"content-length": "0"}, {"x-padding": "x" * 5000}],
+    ids=["conditional", "body", "large-head"],
+)
+def test_fast_cache_leaves_unusual_requests_to_the_application(sqlite_url: str, headers: dict[str, str]) -> None:
+    app = create_app(Settings(database_url=sqlite_url))
+    with TestClient(app) as client:
+        client.get("/v1/metrics")
+        fast = app.fast_cache  # type: ignore[attr-defined]
+        hits = fast.hits
+        client.get("/v1/metrics", headers=headers)
+        assert fast.hits == hits

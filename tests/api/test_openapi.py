@@ -53,6 +53,7 @@ def test_every_operation_is_documented(client) -> None:  # type: ignore[no-untyp
         "sort",
         "limit",
         "offset",
+        "after",
         "format",
     }
 

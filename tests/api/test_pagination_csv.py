@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 
 import pytest
@@ -39,6 +40,45 @@ def test_walking_next_links_visits_every_metric_once(client, limit: int) -> None
         assert pages <= 20
     assert len(seen) == len(set(seen)) == 20
     assert pages == -(-20 // limit)
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7, 31])
+def test_keyset_pages_walk_the_offset_order_both_ways(client, limit: int) -> None:  # type: ignore[no-untyped-def]
+    everything = [row["id"] for row in client.get("/v1/metrics?unit=persons&limit=1000").json()["data"]]
+    url: str | None = f"/v1/metrics?unit=persons&limit={limit}&after={everything[0]}"
+    seen, pages = [everything[0]], []
+    while url is not None:
+        response = client.get(url)
+        body = response.json()
+        assert body["total"] == 20 and len(body["data"]) <= limit
+        assert _link_header(response.headers["link"]) == {k: v for k, v in body["links"].items() if v is not None}
+        seen += [row["id"] for row in body["data"]]
+        pages.append(body)
+        url = body["links"]["next"]
+        assert url is None or "after=" in url
+    assert seen == everything
+    # prev goes back one page at a time, to the offset page before the first cursor
+    for before, page in itertools.pairwise(pages):
+        assert client.get(page["links"]["prev"]).json()["data"] == before["data"]
+    assert client.get(pages[0]["links"]["prev"]).json()["data"][0]["id"] == everything[0]
+
+
+def test_keyset_page_with_offset_and_errors(client) -> None:  # type: ignore[no-untyped-def]
+    everything = [row["id"] for row in client.get("/v1/metrics").json()["data"]]
+    body = client.get(f"/v1/metrics?after={everything[3]}&offset=2&limit=4").json()
+    assert [row["id"] for row in body["data"]] == everything[6:10]
+    assert (
+        client.get(body["links"]["prev"]).json()["data"]
+        == client.get(f"/v1/metrics?after={everything[3]}&limit=4").json()["data"][:4]
+    )
+    assert client.get(f"/v1/metrics?after={everything[-1]}").json()["data"] == []
+    by_lower = [row["id"] for row in client.get("/v1/metrics?sort=-lower,unit").json()["data"]]
+    page = client.get(f"/v1/metrics?after={by_lower[4]}&sort=-lower,unit&limit=3").json()
+    assert [row["id"] for row in page["data"]] == by_lower[5:8]
+    assert [row["id"] for row in client.get(page["links"]["next"]).json()["data"]] == by_lower[8:11]
+    assert [row["id"] for row in client.get(page["links"]["prev"]).json()["data"]] == by_lower[2:5]
+    assert client.get("/v1/metrics?after=not-a-metric&sort=-lower").json()["data"] == []
+    assert client.get("/v1/metrics?after=Not%20an%20id").status_code == 400
 
 
 def test_links_keep_filters_and_are_relative(client) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select, text, true
 from starlette.responses import Response
 
 from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
@@ -118,7 +118,8 @@ def _order_by(sort: str | None) -> list[Any]:
             "measure": [M.c.measure],
         }[name]
         for column in columns:
-            keys.append(column.is_(None))  # nulls last, ascending or descending
+            if column is not M.c.id:  # nulls last, either way (an id is never null: its index serves the order)
+                keys.append(column.is_(None))
             keys.append(column.desc() if desc else column.asc())
     keys.append(M.c.id.asc())
     return keys
@@ -201,6 +202,20 @@ def read_metrics(
     ] = None,
     limit: LimitParam = 100,
     offset: OffsetParam = 0,
+    after: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z0-9][a-z0-9_-]*$",
+            max_length=100,
+            description=(
+                "Keyset paging: only the figures that come after this one in the requested order (none if it is not "
+                "among them). In the default order (id) a page then costs the same however deep it is, where "
+                "`offset` grows with the rows it skips. The `next` and `prev` links carry `after` too; `offset` "
+                "still applies, counted from the cursor. CSV ignores it."
+            ),
+            examples=["canada-emigrated-1985-2005"],
+        ),
+    ] = None,
     format: FormatParam = None,
 ) -> Response:
     """Figures as reported, filtered. Every filter combines with AND; list filters match any of their values."""
@@ -255,13 +270,75 @@ def read_metrics(
             rows = conn.execute(metric_select().where(where).order_by(*_order_by(sort))).all()
             docs = metric_documents(conn, rows, country_match)
             return Payload(document=None, csv_rows=lambda: metric_csv_rows(docs), csv_columns=METRIC_CSV_COLUMNS)
-        total = conn.execute(metric_select(func.count()).where(where)).scalar_one()
-        rows = conn.execute(metric_select().where(where).order_by(*_order_by(sort)).limit(limit).offset(offset)).all()
-        links = page_links(request, total, limit, offset)
+        total = _total(conn, where) if conds else _loaded_count(conn)
+        if after is None:
+            page = metric_select().where(where).order_by(*_order_by(sort))
+            rows = conn.execute(page.limit(limit).offset(offset)).all()
+            links = page_links(request, total, limit, offset)
+        elif sort in (None, "id"):
+            page = metric_select().where(where, M.c.id > after).order_by(M.c.id)
+            rows = conn.execute(page.limit(limit + 1).offset(offset)).all()
+            more, rows = len(rows) > limit, rows[:limit]
+            # The cursor of the page that ends at `after`: `limit` rows back (index-only, like the page itself).
+            earlier: list[str] = list(
+                conn.execute(
+                    metric_select(M.c.id).where(where, M.c.id <= after).order_by(M.c.id.desc()).limit(limit + 1)
+                ).scalars()
+            )
+            links = keyset_links(request, earlier, after, limit, offset, rows[-1].id if more else None)
+        else:
+            # Another order: the rows after the cursor's place in it (no rows if the cursor is not among them).
+            # Correct in every order; only the default one is served by an index.
+            ordered = list(conn.execute(metric_select(M.c.id).where(where).order_by(*_order_by(sort))).scalars())
+            start = ordered.index(after) + 1 if after in ordered else len(ordered)
+            page = metric_select().where(where).order_by(*_order_by(sort))
+            rows = conn.execute(page.limit(limit + 1).offset(start + offset)).all()
+            more, rows = len(rows) > limit, rows[:limit]
+            earlier = ordered[:start][::-1][: limit + 1]
+            links = keyset_links(request, earlier, after, limit, offset, rows[-1].id if more else None)
         docs = metric_documents(conn, rows, country_match)
         return Payload(document=page_document(docs, total, limit, offset, links), links=links)
 
     return respond(request, conn, build, fmt=fmt, filename="metrics")
+
+
+def _loaded_count(conn: Connection) -> int:
+    """Every metric: the count the loader stored, not a count over the table."""
+    counts = conn.execute(select(metadata.tables["dataset"].c.counts).where(text("id = 1"))).scalar()
+    return int((counts or {}).get("metrics", 0))
+
+
+def _total(conn: Connection, where: ColumnElement[bool]) -> int:
+    return int(conn.execute(metric_select(func.count()).where(where)).scalar_one())
+
+
+def keyset_links(
+    request: Request, earlier: list[str], after: str, limit: int, offset: int, last: str | None
+) -> dict[str, str | None]:
+    """Links of a keyset page: `next` after its last row (when more follow), `prev` the page that ends at the
+    cursor. `earlier`: ids of up to limit + 1 rows back from the cursor, the cursor first."""
+    from urllib.parse import urlencode
+
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "offset", "after")]
+
+    def url(cursor: str | None, at: int = 0) -> str:
+        params = [*kept, ("limit", str(limit))]
+        params += [("after", cursor)] if cursor is not None else [("offset", str(at))]
+        if cursor is not None and at:
+            params.append(("offset", str(at)))
+        return request.url.path + "?" + urlencode(params)
+
+    prev: str | None
+    if offset > 0:
+        prev = url(after, max(offset - limit, 0))
+    else:
+        prev = None if not earlier else url(earlier[limit] if len(earlier) > limit else None)
+    return {
+        "self": url(after, offset),
+        "next": url(last) if last is not None else None,
+        "prev": prev,
+        "first": url(None),
+    }
 
 
 @router.get(

@@ -1,0 +1,124 @@
+"""The benchmark's pieces, fast, so they cannot rot: the synthetic seed is deterministic and loads through the
+loader's bulk path (metrics.jsonl) on both backends, the Datasette export holds our rows, the ceiling replays
+our bytes. The benchmark itself (`python -m bench.run`, minutes) is not part of the test suite."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import csv
+import hashlib
+import io
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api.queries import METRIC_CSV_COLUMNS
+from app.config import Settings
+from app.loader.seed import SeedInvalid, read_seed
+from app.main import create_app
+from bench import export, run, synthetic, targets
+from tests.conftest import SEED_DIR, dump_database, load_seed
+
+N = 300
+
+
+def _digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_the_generator_is_deterministic(tmp_path: Path) -> None:
+    first = synthetic.write_seed(tmp_path / "a", N)
+    second = synthetic.write_seed(tmp_path / "b", N)
+    assert _digest(first) == _digest(second)
+    lines = (first / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == N and json.loads(lines[0])["id"] == "syn-0000000"
+
+
+def test_bulk_metrics_load_validate_and_serve(empty_db_url: str, tmp_path: Path) -> None:
+    seed_dir = synthetic.write_seed(tmp_path / "syn", N)
+    first = load_seed(empty_db_url, seed_dir)
+    assert first.changes["metrics"].total == N + 31 and first.changes["citations"].added == N + 32
+    assert not load_seed(empty_db_url, seed_dir).changed  # same file: nothing written
+    dump = dump_database(empty_db_url)
+    assert len(dump["metrics"]) == N + 31 and len(dump["citations"]) == N + 32
+
+    with TestClient(create_app(Settings(database_url=empty_db_url, response_cache=False))) as client:
+        one = client.get("/v1/metrics/syn-0000007").json()
+        assert one["destination"]["id"] == "syn-d0007" and one["period"]["id"] == "syn-p000"
+        assert one["value_text"] in one["citations"][0]["quote"]
+        page = client.get("/v1/metrics?destination=syn-d0007&period=syn-p000").json()
+        assert [m["id"] for m in page["data"]] == ["syn-0000007"] and page["total"] == 1
+        assert client.get("/v1/metrics?limit=1").json()["total"] == N + 31
+
+    # Back to the real seed: the synthetic rows go, the database equals a plain seed load.
+    load_seed(empty_db_url, SEED_DIR)
+    assert len(dump_database(empty_db_url)["metrics"]) == 31
+
+
+def test_bulk_metrics_errors_name_file_line_and_entry(tmp_path: Path) -> None:
+    seed_dir = synthetic.write_seed(tmp_path / "syn", 5)
+    path = seed_dir / "metrics.jsonl"
+    lines = path.read_text().splitlines()
+    bad_quote = json.loads(lines[1])
+    bad_quote["citations"][0]["quote"] = "no figure here"
+    unknown = json.loads(lines[2])
+    unknown["destination"] = "atlantis"
+    lines[1], lines[2] = json.dumps(bad_quote), json.dumps(unknown)
+    lines[4] = lines[3]  # a repeated id: ids must increase
+    lines.append('{"id": "syn-9", "unit": "litres"}')
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SeedInvalid) as caught:
+        read_seed(seed_dir)
+    found = {(e.file, e.line, e.entry, e.field) for e in caught.value.errors}
+    assert ("metrics.jsonl", 2, "syn-0000001", "citations.0.quote") in found
+    assert ("metrics.jsonl", 3, "syn-0000002", "destination") in found
+    assert ("metrics.jsonl", 5, "syn-0000003", None) in found
+    assert ("metrics.jsonl", 6, "syn-9", "unit") in found
+
+
+def test_export_for_datasette_holds_our_rows(sqlite_url: str, tmp_path: Path) -> None:
+    flat = tmp_path / "figures.db"
+    assert export.export(sqlite_url, flat, chunk=7) == 31  # several chunks
+    with TestClient(create_app(Settings(database_url=sqlite_url))) as client:
+        ours = list(csv.DictReader(io.StringIO(client.get("/v1/metrics?format=csv").text)))
+    with sqlite3.connect(flat) as conn:
+        theirs = [dict(zip(METRIC_CSV_COLUMNS, row, strict=True)) for row in conn.execute("SELECT * FROM metrics")]
+    assert len(theirs) == len(ours)
+    for mine, flat_row in zip(ours, theirs, strict=True):
+        for column in METRIC_CSV_COLUMNS:
+            value = flat_row[column]
+            shown = "" if value is None else ("true" if value else "false") if column.endswith("_inclusive") else value
+            assert str(shown) == mine[column], (mine["id"], column)
+
+
+def test_ceiling_replays_our_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = b'{"data":[]}'
+    stored = tmp_path / "ceiling.json"
+    stored.write_text(json.dumps({"/v1/metrics?unit=USD": ["application/json", base64.b64encode(body).decode()]}))
+    monkeypatch.setenv("BENCH_CEILING_FILE", str(stored))
+    app = targets.ceiling()
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "raw_path": b"/v1/metrics", "query_string": b"unit=USD"}
+    asyncio.run(app(scope, None, send))
+    assert sent[0]["status"] == 200 and sent[1]["body"] == body
+
+
+def test_row_ids_read_every_target() -> None:
+    datasette = json.dumps({"columns": ["x", "id"], "rows": [[1, "a"], [2, "b"]]}).encode()
+    assert run.row_ids("datasette", "list", datasette) == ["a", "b"]
+    assert run.row_ids("api", "list", b'{"data": [{"id": "a"}]}') == ["a"]
+    assert run.row_ids("api", "item", b'{"id": "a"}') == ["a"]
+    assert run.row_ids("api", "csv", b"id,x\r\na,1\r\n") == ["a"]
+    assert run._ms("547.00us") == pytest.approx(0.547) and run._ms("1.25s") == 1250
