@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, and_, delete, inspect, select, update
 
 from app.checks import Audit, compute
-from app.loader.seed import CITATION_COLUMNS, METRIC_COLUMNS, SeedDataset
+from app.loader.rows import CITATION_COLUMNS, METRIC_COLUMNS
+from app.loader.seed import SeedDataset
 from app.models import metadata
 
 # Parents before children: inserts run in this order, deletes in reverse.
