@@ -1,11 +1,13 @@
 """Parse a figure as printed ("more than 1,187,700", "between US$85 billion and US$120 billion")
-into the qualifier and bounds it states, so the loader can check a seed entry against its own words."""
+into the qualifier and bounds it states, so the loader can check a seed entry against its own words, and
+the audit can read a figure at its printed precision."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 from app.models import Qualifier
 
@@ -88,3 +90,20 @@ def parse_figure(text: str) -> Bounds:
         f"cannot read {text!r} as a figure (expected e.g. '1,187,700', 'more than 1 million', "
         "'between X and Y', 'X or more', 'US$85 billion')"
     )
+
+
+_FIRST_NUMBER = re.compile(_ONE, re.IGNORECASE)
+
+
+def printed_step(value_text: str) -> Fraction:
+    """The place value of a figure's last printed digit: '1 Million' -> 1,000,000; '1,187,700' -> 100."""
+    match = _FIRST_NUMBER.search(value_text)
+    if match is None:
+        raise ValueError(f"no number in {value_text!r}")
+    digits = match.group("num1").replace(",", "")
+    multiplier = _MULTIPLIERS[(match.group("mul1") or "").lower()]
+    if "." in digits:
+        return Fraction(multiplier, 10 ** len(digits.split(".")[1]))
+    stripped = digits.rstrip("0")
+    zeros = len(digits) - len(stripped) if stripped else 0
+    return Fraction(multiplier * 10**zeros)

@@ -29,8 +29,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from app import migrations
-from app.checks.audit import compute, printed_step
-from app.checks.declarations import CoverageCheck, Declarations, SumCheck
 from app.checks.intervals import (
     Range,
     at_most,
@@ -45,8 +43,12 @@ from app.checks.intervals import (
     total,
     within,
 )
+from app.checks.kinds.coverage import CoverageCheck
+from app.checks.kinds.sums import SumCheck
+from app.checks.registry import Declarations, compute
 from app.config import PROJECT_ROOT
 from app.db import make_engine, normalize_url
+from app.figures import printed_step
 from app.loader.load import LoadResult, audit_of, load
 from app.loader.seed import SeedDataset, SeedInvalid, read_seed
 from app.models import Holds, metadata

@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.checks.declarations import Declarations
-from app.checks.declarations import problems as declaration_problems
+from app.checks.registry import Declarations
+from app.checks.registry import problems as declaration_problems
 from app.loader.documents import LineDict, line_of
 from app.loader.entries import DestinationEntry, MetricEntry, PopulationEntry, ReportEntry
 from app.loader.problems import Problems

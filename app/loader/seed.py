@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.checks.declarations import SECTION_MODELS, Declarations
+from app.checks.registry import SECTION_MODELS, Declarations
 from app.loader import entries
 from app.loader.bulk import BULK_METRICS, BulkMetrics, read_bulk_metrics
 from app.loader.documents import LineDict, read_document, read_section
