@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
+import psycopg
+import uvicorn
+from psycopg import errors, sql
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from app import migrations
 from app.config import get_settings
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
+from app.db import is_sqlite, make_engine
+from app.loader.load import SchemaNotReady, load
+from app.loader.seed import SeedInvalid, read_seed
 
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from app import migrations
-
     url = args.database_url or get_settings().writer_url
     if args.downgrade:
         migrations.downgrade(url, args.revision or "base")
@@ -28,10 +35,6 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    from app.db import make_engine
-    from app.loader.load import SchemaNotReady, load
-    from app.loader.seed import SeedInvalid, read_seed
-
     settings = get_settings()
     seed_dir: Path = args.seed_dir or settings.seed_dir
     try:
@@ -57,8 +60,6 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     settings = get_settings()
     uvicorn.run(
         "app.main:create_app",
@@ -83,20 +84,11 @@ class GrantError(RuntimeError):
     pass
 
 
-def scram_sha_256(password: str, iterations: int = 4096) -> str:
-    """The SCRAM-SHA-256 verifier PostgreSQL stores (RFC 5802, 7677): the password never reaches the server
-    or its logs in clear."""
-    import base64
-    import hashlib
-    import hmac
-    import secrets
-
-    salt = secrets.token_bytes(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    stored_key = hashlib.sha256(hmac.digest(salted, b"Client Key", "sha256")).digest()
-    server_key = hmac.digest(salted, b"Server Key", "sha256")
-    b64 = base64.b64encode
-    return f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}${b64(stored_key).decode()}:{b64(server_key).decode()}"
+def _one_row(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
+    """The row a query that always returns one gave."""
+    row = cursor.fetchone()
+    assert row is not None
+    return tuple(row)
 
 
 def grant_readonly(engine: Engine, role: str, password: str | None) -> list[str]:
@@ -106,15 +98,15 @@ def grant_readonly(engine: Engine, role: str, password: str | None) -> list[str]
     every table, revokes everything else, and sets default privileges so tables that later migrations
     create are readable too. Creating the role, or setting its password, needs CREATEROLE.
     """
-    from psycopg import errors, sql
-
     if not ROLE_NAME.match(role):
         raise GrantError(f"role {role!r}: use lower-case letters, digits and _ (at most 63)")
     done: list[str] = []
     with engine.begin() as conn:
-        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, psycopg.Connection)
+        cur = raw.cursor()
         cur.execute("SELECT current_user, current_database(), current_schema()")
-        me, database, schema = cur.fetchone()
+        me, database, schema = _one_row(cur)
         cur.execute(
             "SELECT tableowner FROM pg_tables WHERE schemaname = %s AND tablename = 'alembic_version'", (schema,)
         )
@@ -124,7 +116,7 @@ def grant_readonly(engine: Engine, role: str, password: str | None) -> list[str]
         owner = found[0]
         if role in (me, owner):
             raise GrantError(f"the read-only role must not be the role that owns the tables ({owner})")
-        r, s, o = sql.Identifier(role), sql.Identifier(schema), sql.Identifier(owner)
+        role_id, schema_id, owner_id = sql.Identifier(role), sql.Identifier(schema), sql.Identifier(owner)
         cur.execute("SELECT rolsuper, rolcanlogin FROM pg_roles WHERE rolname = %s", (role,))
         existing = cur.fetchone()
         if existing is not None and existing[0]:
@@ -134,18 +126,20 @@ def grant_readonly(engine: Engine, role: str, password: str | None) -> list[str]
                 cur.execute(
                     sql.SQL(
                         "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
-                    ).format(r)
+                    ).format(role_id)
                 )
                 done.append(f"created role {role}")
             if password is not None or existing is None:
                 if password is not None:
-                    verifier = sql.Literal(scram_sha_256(password))
-                    cur.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(r, verifier))
+                    # libpq's SCRAM-SHA-256 verifier: the password never reaches the server or its logs in clear.
+                    encrypted = raw.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256")
+                    verifier = sql.Literal(encrypted.decode())
+                    cur.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(role_id, verifier))
                     done.append(f"set the password of {role}")
                 # A second guard beside the API's own session setting: every transaction starts read-only.
-                cur.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(r))
+                cur.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(role_id))
             elif not existing[1]:
-                cur.execute(sql.SQL("ALTER ROLE {} LOGIN").format(r))
+                cur.execute(sql.SQL("ALTER ROLE {} LOGIN").format(role_id))
         except errors.InsufficientPrivilege as exc:
             raise GrantError(
                 f"{me} may not create or alter role {role} ({exc}): connect as a role with CREATEROLE, or have an "
@@ -153,16 +147,18 @@ def grant_readonly(engine: Engine, role: str, password: str | None) -> list[str]
                 "--password-env"
             ) from exc
         cur.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", (role, owner))
-        if cur.fetchone()[0]:
+        if _one_row(cur)[0]:
             raise GrantError(f"role {role} is a member of {owner} and so holds its privileges; use another role")
         for statement in (
-            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), r),
-            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, r),
-            sql.SQL("REVOKE CREATE ON SCHEMA {} FROM {}").format(s, r),
-            sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(s, r),
-            sql.SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA {} FROM {}").format(s, r),
-            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(s, r),
-            sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(o, s, r),
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), role_id),
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema_id, role_id),
+            sql.SQL("REVOKE CREATE ON SCHEMA {} FROM {}").format(schema_id, role_id),
+            sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(schema_id, role_id),
+            sql.SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA {} FROM {}").format(schema_id, role_id),
+            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema_id, role_id),
+            sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(
+                owner_id, schema_id, role_id
+            ),
         ):
             cur.execute(statement)
         done.append(f"granted {role} CONNECT on {database}, USAGE on {schema}, SELECT only on its tables")
@@ -185,7 +181,7 @@ def grant_readonly(engine: Engine, role: str, password: str | None) -> list[str]
             " has_database_privilege(%(role)s, current_database(), 'CREATE')",
             {"schema": schema, "role": role},
         )
-        schema_create, database_create = cur.fetchone()
+        schema_create, database_create = _one_row(cur)
         if schema_create or database_create:
             raise GrantError(
                 f"role {role} may still CREATE in {'schema ' + schema if schema_create else 'database ' + database}"
@@ -195,12 +191,6 @@ def grant_readonly(engine: Engine, role: str, password: str | None) -> list[str]
 
 
 def _grant_readonly(args: argparse.Namespace) -> int:
-    import os
-
-    from sqlalchemy.exc import DBAPIError
-
-    from app.db import is_sqlite, make_engine
-
     url = args.database_url or get_settings().writer_url
     if is_sqlite(url):
         print("SQLite: no roles to grant; the API opens the database file read-only (mode=ro)")
@@ -265,8 +255,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pydantic import ValidationError
-
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

@@ -72,7 +72,7 @@ CANADA = "id: canada-emigrated-1985-2005"
 TOTAL = "id: spouses-children-settled-overseas-2005"
 TRADE_VOLUME = "id: import-export-trade-volume"
 EMIGRATED_1985 = "id: emigrated-1985-1990"
-M = "metrics.yaml"
+METRICS_YAML = "metrics.yaml"
 
 # name -> (defect, expected error); line_at is looked up after the defect's `after`.
 CASES: dict[str, tuple[Defect, Expected]] = {
@@ -85,8 +85,8 @@ CASES: dict[str, tuple[Defect, Expected]] = {
         Expected("periods.yaml", "1985-1990", "label", "Field required", "id: 1985-1990"),
     ),
     "wrong type: integer": (
-        Defect(M, "    lower: 225000", "    lower: lots", after=CANADA),
-        Expected(M, "canada-emigrated-1985-2005", "lower", "valid integer", "    lower: lots"),
+        Defect(METRICS_YAML, "    lower: 225000", "    lower: lots", after=CANADA),
+        Expected(METRICS_YAML, "canada-emigrated-1985-2005", "lower", "valid integer", "    lower: lots"),
     ),
     "wrong type: date": (
         Defect("source.yaml", "    published: 2006-05-03", "    published: May 2006"),
@@ -97,35 +97,58 @@ CASES: dict[str, tuple[Defect, Expected]] = {
         Expected("source.yaml", "ccp-org-dept-mps-2006-02", "sources", "valid list", "    sources: {a: b}"),
     ),
     "unknown destination": (
-        Defect(M, "    destination: canada", "    destination: kanada", after=CANADA),
-        Expected(M, "canada-emigrated-1985-2005", "destination", "unknown destination 'kanada'", "destination: kanada"),
+        Defect(METRICS_YAML, "    destination: canada", "    destination: kanada", after=CANADA),
+        Expected(
+            METRICS_YAML,
+            "canada-emigrated-1985-2005",
+            "destination",
+            "unknown destination 'kanada'",
+            "destination: kanada",
+        ),
     ),
     "unknown period": (
-        Defect(M, "    period: 1985-2005", "    period: 1985-2006", after=CANADA),
-        Expected(M, "canada-emigrated-1985-2005", "period", "unknown period '1985-2006'", "period: 1985-2006"),
+        Defect(METRICS_YAML, "    period: 1985-2005", "    period: 1985-2006", after=CANADA),
+        Expected(
+            METRICS_YAML, "canada-emigrated-1985-2005", "period", "unknown period '1985-2006'", "period: 1985-2006"
+        ),
     ),
     "unknown measure": (
-        Defect(M, "    measure: emigrated", "    measure: emigrate", after=CANADA),
-        Expected(M, "canada-emigrated-1985-2005", "measure", "unknown measure 'emigrate'", "measure: emigrate"),
+        Defect(METRICS_YAML, "    measure: emigrated", "    measure: emigrate", after=CANADA),
+        Expected(
+            METRICS_YAML, "canada-emigrated-1985-2005", "measure", "unknown measure 'emigrate'", "measure: emigrate"
+        ),
     ),
     "unknown population": (
-        Defect(M, "    population: cadre_spouses_children", "    population: cadre_kids", after=CANADA),
+        Defect(METRICS_YAML, "    population: cadre_spouses_children", "    population: cadre_kids", after=CANADA),
         Expected(
-            M, "canada-emigrated-1985-2005", "population", "unknown population 'cadre_kids'", "population: cadre_kids"
+            METRICS_YAML,
+            "canada-emigrated-1985-2005",
+            "population",
+            "unknown population 'cadre_kids'",
+            "population: cadre_kids",
         ),
     ),
     "unknown report on an entry": (
-        Defect(M, "    measure: emigrated", "    report: no-such-report\n    measure: emigrated", after=CANADA),
-        Expected(M, "canada-emigrated-1985-2005", "report", "unknown report 'no-such-report'", "report: no-such"),
+        Defect(
+            METRICS_YAML, "    measure: emigrated", "    report: no-such-report\n    measure: emigrated", after=CANADA
+        ),
+        Expected(
+            METRICS_YAML, "canada-emigrated-1985-2005", "report", "unknown report 'no-such-report'", "report: no-such"
+        ),
     ),
     "unknown default report": (
-        Defect(M, "report: ccp-org-dept-mps-2006-02", "report: no-such-report"),
-        Expected(M, None, "report", "unknown report 'no-such-report'", "report: no-such-report"),
+        Defect(METRICS_YAML, "report: ccp-org-dept-mps-2006-02", "report: no-such-report"),
+        Expected(METRICS_YAML, None, "report", "unknown report 'no-such-report'", "report: no-such-report"),
     ),
     "unknown source on a citation": (
-        Defect(M, "        location: body", "        location: body\n        source: no-such-source", after=CANADA),
+        Defect(
+            METRICS_YAML,
+            "        location: body",
+            "        location: body\n        source: no-such-source",
+            after=CANADA,
+        ),
         Expected(
-            M,
+            METRICS_YAML,
             "canada-emigrated-1985-2005",
             "citations.0.source",
             "unknown source 'no-such-source'",
@@ -133,8 +156,8 @@ CASES: dict[str, tuple[Defect, Expected]] = {
         ),
     ),
     "unknown default source": (
-        Defect(M, "source: epoch-times-2006-05-03", "source: no-such-source"),
-        Expected(M, None, "source", "unknown source 'no-such-source'", "source: no-such-source"),
+        Defect(METRICS_YAML, "source: epoch-times-2006-05-03", "source: no-such-source"),
+        Expected(METRICS_YAML, None, "source", "unknown source 'no-such-source'", "source: no-such-source"),
     ),
     "unknown source of a report": (
         Defect("source.yaml", "    sources: [epoch-times-2006-05-03]", "    sources: [epoch-times-2006-05-04]"),
@@ -157,9 +180,11 @@ CASES: dict[str, tuple[Defect, Expected]] = {
         ),
     ),
     "lower > upper": (
-        Defect(M, "    lower: 120000", "    lower: 160000", after="id: spouses-children-in-import-export-trade"),
+        Defect(
+            METRICS_YAML, "    lower: 120000", "    lower: 160000", after="id: spouses-children-in-import-export-trade"
+        ),
         Expected(
-            M,
+            METRICS_YAML,
             "spouses-children-in-import-export-trade",
             "lower",
             "lower 160000 is greater than upper 150000",
@@ -168,13 +193,13 @@ CASES: dict[str, tuple[Defect, Expected]] = {
     ),
     "more_than with an upper bound": (
         Defect(
-            M,
+            METRICS_YAML,
             "    upper: null\n    upper_inclusive: null",
             "    upper: 2000000\n    upper_inclusive: false",
             after=TOTAL,
         ),
         Expected(
-            M,
+            METRICS_YAML,
             "spouses-children-settled-overseas-2005",
             "upper",
             "more_than states no upper bound, but upper is 2000000",
@@ -183,23 +208,27 @@ CASES: dict[str, tuple[Defect, Expected]] = {
     ),
     "between without two bounds": (
         Defect(
-            M,
+            METRICS_YAML,
             "    upper: 120000000000\n    upper_inclusive: true",
             "    upper: null\n    upper_inclusive: null",
             after=TRADE_VOLUME,
         ),
         Expected(
-            M, "import-export-trade-volume", "upper", "between needs both a lower and an upper bound", "    upper: null"
+            METRICS_YAML,
+            "import-export-trade-volume",
+            "upper",
+            "between needs both a lower and an upper bound",
+            "    upper: null",
         ),
     ),
     "exact with lower != upper": (
-        Defect(M, "    upper: 233000", "    upper: 233001", after=EMIGRATED_1985),
-        Expected(M, "emigrated-1985-1990", "upper", "exact needs lower == upper", "    upper: 233001"),
+        Defect(METRICS_YAML, "    upper: 233000", "    upper: 233001", after=EMIGRATED_1985),
+        Expected(METRICS_YAML, "emigrated-1985-1990", "upper", "exact needs lower == upper", "    upper: 233001"),
     ),
     "inclusive flag without a bound": (
-        Defect(M, "    upper_inclusive: null", "    upper_inclusive: true", after=TOTAL),
+        Defect(METRICS_YAML, "    upper_inclusive: null", "    upper_inclusive: true", after=TOTAL),
         Expected(
-            M,
+            METRICS_YAML,
             "spouses-children-settled-overseas-2005",
             "upper_inclusive",
             "upper_inclusive must be set exactly when upper is",
@@ -207,9 +236,9 @@ CASES: dict[str, tuple[Defect, Expected]] = {
         ),
     ),
     "bound without an inclusive flag": (
-        Defect(M, "    lower_inclusive: true", "    lower_inclusive: null", after=CANADA),
+        Defect(METRICS_YAML, "    lower_inclusive: true", "    lower_inclusive: null", after=CANADA),
         Expected(
-            M,
+            METRICS_YAML,
             "canada-emigrated-1985-2005",
             "lower_inclusive",
             "lower_inclusive must be set exactly when lower is",
@@ -217,9 +246,9 @@ CASES: dict[str, tuple[Defect, Expected]] = {
         ),
     ),
     "qualifier contradicting value_text": (
-        Defect(M, "    qualifier: exact", "    qualifier: approximately", after=EMIGRATED_1985),
+        Defect(METRICS_YAML, "    qualifier: exact", "    qualifier: approximately", after=EMIGRATED_1985),
         Expected(
-            M,
+            METRICS_YAML,
             "emigrated-1985-1990",
             "qualifier",
             "value_text '233,000' reads as exact, not approximately",
@@ -228,13 +257,13 @@ CASES: dict[str, tuple[Defect, Expected]] = {
     ),
     "bounds contradicting value_text": (
         Defect(
-            M,
+            METRICS_YAML,
             "    lower: 225000\n    lower_inclusive: true\n    upper: 225000",
             "    lower: 225001\n    lower_inclusive: true\n    upper: 225001",
             after=CANADA,
         ),
         Expected(
-            M,
+            METRICS_YAML,
             "canada-emigrated-1985-2005",
             "lower",
             "value_text '225,000' gives lower = 225000, not 225001",
@@ -242,9 +271,9 @@ CASES: dict[str, tuple[Defect, Expected]] = {
         ),
     ),
     "inclusive flag contradicting value_text": (
-        Defect(M, "    lower_inclusive: false", "    lower_inclusive: true", after=TOTAL),
+        Defect(METRICS_YAML, "    lower_inclusive: false", "    lower_inclusive: true", after=TOTAL),
         Expected(
-            M,
+            METRICS_YAML,
             "spouses-children-settled-overseas-2005",
             "lower_inclusive",
             "gives lower_inclusive = false, not true",
@@ -252,23 +281,31 @@ CASES: dict[str, tuple[Defect, Expected]] = {
         ),
     ),
     "unit USD without US$": (
-        Defect(M, "    unit: persons", "    unit: USD", after=CANADA),
+        Defect(METRICS_YAML, "    unit: persons", "    unit: USD", after=CANADA),
         Expected(
-            M, "canada-emigrated-1985-2005", "unit", "value_text '225,000' does not match unit 'USD'", "    unit: USD"
+            METRICS_YAML,
+            "canada-emigrated-1985-2005",
+            "unit",
+            "value_text '225,000' does not match unit 'USD'",
+            "    unit: USD",
         ),
     ),
     "US$ without unit USD": (
-        Defect(M, "    unit: USD", "    unit: persons", after=TRADE_VOLUME),
-        Expected(M, "import-export-trade-volume", "unit", "does not match unit 'persons'", "    unit: persons"),
+        Defect(METRICS_YAML, "    unit: USD", "    unit: persons", after=TRADE_VOLUME),
+        Expected(
+            METRICS_YAML, "import-export-trade-volume", "unit", "does not match unit 'persons'", "    unit: persons"
+        ),
     ),
     "unreadable value_text": (
-        Defect(M, '    value_text: "225,000"', '    value_text: "lots"', after=CANADA),
-        Expected(M, "canada-emigrated-1985-2005", "value_text", "cannot read 'lots'", '    value_text: "lots"'),
+        Defect(METRICS_YAML, '    value_text: "225,000"', '    value_text: "lots"', after=CANADA),
+        Expected(
+            METRICS_YAML, "canada-emigrated-1985-2005", "value_text", "cannot read 'lots'", '    value_text: "lots"'
+        ),
     ),
     "quote not containing value_text": (
-        Defect(M, "233,000 people [spouses", "233,001 people [spouses", after=EMIGRATED_1985),
+        Defect(METRICS_YAML, "233,000 people [spouses", "233,001 people [spouses", after=EMIGRATED_1985),
         Expected(
-            M,
+            METRICS_YAML,
             "emigrated-1985-1990",
             "citations.0.quote",
             "quote does not contain the figure as written ('233,000')",
@@ -347,8 +384,10 @@ CASES: dict[str, tuple[Defect, Expected]] = {
         Expected("destinations.yaml", "nordic", "members", "member DK listed 2 times", "    members:"),
     ),
     "malformed YAML": (
-        Defect(M, "    unit: persons", "    unit: persons: people", after=CANADA),
-        Expected(M, None, None, "invalid YAML: mapping values are not allowed here", "    unit: persons: people"),
+        Defect(METRICS_YAML, "    unit: persons", "    unit: persons: people", after=CANADA),
+        Expected(
+            METRICS_YAML, None, None, "invalid YAML: mapping values are not allowed here", "    unit: persons: people"
+        ),
     ),
 }
 
@@ -364,7 +403,7 @@ def test_malformed_yaml_is_the_only_error_of_its_file(seed_copy: Path) -> None:
     defect, _ = CASES["malformed YAML"]
     break_seed(seed_copy, defect)
     errors = seed_errors(seed_copy)
-    assert [(e.file, e.entry, e.field) for e in errors] == [(M, None, None)]
+    assert [(e.file, e.entry, e.field) for e in errors] == [(METRICS_YAML, None, None)]
 
 
 def test_duplicate_id_is_reported_on_both_entries(seed_copy: Path) -> None:
@@ -387,7 +426,7 @@ def test_missing_file_is_reported(seed_copy: Path) -> None:
 def test_error_text_names_file_line_entry_field_and_reason(seed_copy: Path) -> None:
     defect, _ = CASES["exact with lower != upper"]
     break_seed(seed_copy, defect)
-    line = line_of(seed_copy, M, "    upper: 233001", EMIGRATED_1985)
+    line = line_of(seed_copy, METRICS_YAML, "    upper: 233001", EMIGRATED_1985)
     texts = [str(e) for e in seed_errors(seed_copy)]
     assert f"metrics.yaml:{line}: entry 'emigrated-1985-1990' field 'upper': exact needs lower == upper" in texts
 

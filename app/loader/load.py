@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, Table, and_, delete, inspect, select,
 from app.checks import Audit, compute
 from app.loader.rows import CITATION_COLUMNS, METRIC_COLUMNS
 from app.loader.seed import SeedDataset
+from app.migrations import head_revision
 from app.models import metadata
 
 # Parents before children: inserts run in this order, deletes in reverse.
@@ -167,8 +168,6 @@ def _same(table: Table, stored: dict[str, Any], new: dict[str, Any]) -> bool:
 
 
 def check_schema(conn: Connection) -> None:
-    from app.migrations import head_revision
-
     if "alembic_version" not in inspect(conn).get_table_names():
         raise SchemaNotReady("the database has no schema: run `cadre-data migrate` first")
     current = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
