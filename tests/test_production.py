@@ -303,7 +303,10 @@ def test_compose_serves_as_the_read_only_role_behind_a_proxy() -> None:
     assert api_user.group(1) == role.group(1) != owner_user.group(1)
     assert "DATABASE_URL" not in services["migrate"]["environment"]
     nginx = (PROJECT_ROOT / "deploy" / "nginx.conf").read_text()
-    assert "resolver 127.0.0.11" in nginx and "api:8000" in nginx
+    entrypoint = (PROJECT_ROOT / "deploy" / "proxy-entrypoint.sh").read_text()
+    assert "proxy_pass http://api;" in nginx and "keepalive" in entrypoint
+    assert "http_503" not in nginx.split("proxy_next_upstream ")[1].split(";")[0], "a 503 must not be retried"
+    assert services["proxy"]["read_only"] is True
 
 
 # --- PostgreSQL: the API's role can read everything and write nothing -------------------------
