@@ -68,7 +68,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level,
-        access_log=not args.no_access_log,
+        access_log=settings.access_log == "text" and not args.no_access_log,
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=args.graceful_timeout,
@@ -236,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--no-access-log", action="store_true")
+    serve.add_argument("--no-access-log", action="store_true", help="no uvicorn text log (with ACCESS_LOG=text)")
     serve.add_argument("--graceful-timeout", type=int, default=10, help="seconds to finish requests on SIGTERM")
     serve.add_argument(
         "--limit-concurrency", type=int, default=200, help="connections+tasks above which uvicorn answers 503"

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     seed_dir: Path = Field(default=PROJECT_ROOT / "seed", description="Directory of the seed dataset.")
     cors_allow_origins: list[str] = Field(default=["*"], description="Origins allowed to GET (CORS).")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    access_log: Literal["json", "text", "off"] = Field(
+        default="json",
+        description="Access log: one JSON line per request with its X-Request-ID (json), uvicorn's (text), none.",
+    )
     response_cache: bool = Field(
         default=True,
         description="Keep rendered responses in memory, invalidated by every reload (false: render every request).",
