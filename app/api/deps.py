@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.errors import ApiProblem, safe_name
+from app.vocabulary import SLUG
 
 
 async def get_conn(request: Request) -> AsyncIterator[Connection]:
@@ -127,7 +128,7 @@ FormatParam = Annotated[
 LimitParam = Annotated[int, Query(ge=1, le=1000, description="Page size (1-1000).")]
 OffsetParam = Annotated[int, Query(ge=0, le=10**9, description="Rows to skip.")]
 
-IdText = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*(,[a-z0-9][a-z0-9_-]*)*$", max_length=2000)]
+IdText = Annotated[str, StringConstraints(pattern=f"^{SLUG}(,{SLUG})*$", max_length=2000)]
 IdList = Annotated[
     list[IdText] | None,
     Query(description="One or more ids: repeat the parameter or separate with commas.", max_length=50),

@@ -58,7 +58,7 @@ from app.checks.intervals import (
     total,
     within,
 )
-from app.models import CheckKind, CheckRole, CheckStatus, Holds, Qualifier
+from app.vocabulary import CheckKind, CheckRole, CheckStatus, Holds, Qualifier
 
 Row = Mapping[str, Any]
 

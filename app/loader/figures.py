@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from app.models import Qualifier
+from app.vocabulary import Qualifier
 
 _MULTIPLIERS = {
     "": 1,

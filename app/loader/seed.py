@@ -27,7 +27,7 @@ from app.checks.declarations import (
     problems,
 )
 from app.loader.figures import FigureSyntaxError, parse_figure
-from app.models import (
+from app.vocabulary import (
     CitationLocation,
     DestinationKind,
     MemberBasis,

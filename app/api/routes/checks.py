@@ -13,17 +13,14 @@ from sqlalchemy import Connection, and_, func, select, true
 from starlette.responses import Response
 
 from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
-from app.api.queries import in_list
+from app.api.queries import check_metric_table, check_table, in_list
 from app.api.representation import Payload, negotiate, page_document, page_links, respond
 from app.api.routes._listing import item_response
 from app.errors import problem_responses
-from app.models import Check, CheckKind, CheckMetric, CheckRole, CheckStatus
 from app.schemas import CheckPublic, Page
+from app.vocabulary import CheckKind, CheckRole, CheckStatus
 
 router = APIRouter(prefix="/v1/checks", tags=["checks"])
-
-K = Check.__table__  # type: ignore[attr-defined]
-KM = CheckMetric.__table__  # type: ignore[attr-defined]
 
 FIELDS = (
     "id",
@@ -47,8 +44,10 @@ CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
 def taking_part(metric_ids: list[str]) -> Any:
     """Checks in which one of these figures is compared (not merely a reference for another's ratio)."""
-    return K.c.id.in_(
-        select(KM.c.check_id).where(in_list(KM.c.metric_id, metric_ids), KM.c.role != CheckRole.reference.value)
+    return check_table.c.id.in_(
+        select(check_metric_table.c.check_id).where(
+            in_list(check_metric_table.c.metric_id, metric_ids), check_metric_table.c.role != CheckRole.reference.value
+        )
     )
 
 
@@ -56,9 +55,9 @@ def _documents(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
     inputs: dict[str, list[dict[str, str]]] = defaultdict(list)
     if rows:
         links = conn.execute(
-            select(KM.c.check_id, KM.c.metric_id, KM.c.role)
-            .where(KM.c.check_id.in_([r.id for r in rows]))
-            .order_by(KM.c.check_id, KM.c.position)
+            select(check_metric_table.c.check_id, check_metric_table.c.metric_id, check_metric_table.c.role)
+            .where(check_metric_table.c.check_id.in_([r.id for r in rows]))
+            .order_by(check_metric_table.c.check_id, check_metric_table.c.position)
         )
         for link in links:
             inputs[link.check_id].append(
@@ -104,18 +103,18 @@ def read_checks(
     def build(conn: Connection) -> Payload:
         conds = []
         if status:
-            conds.append(in_list(K.c.status, sorted({s.value for s in status})))
+            conds.append(in_list(check_table.c.status, sorted({s.value for s in status})))
         if kind:
-            conds.append(in_list(K.c.kind, sorted({k.value for k in kind})))
+            conds.append(in_list(check_table.c.kind, sorted({k.value for k in kind})))
         metric_ids = split_ids(metric)
         if metric_ids:
             conds.append(taking_part(metric_ids))
         where = and_(true(), *conds)
-        query = select(K).where(where).order_by(K.c.position, K.c.id)
+        query = select(check_table).where(where).order_by(check_table.c.position, check_table.c.id)
         if fmt == "csv":
             docs = _documents(conn, list(conn.execute(query)))
             return Payload(document=None, csv_rows=lambda: (_csv_row(d) for d in docs), csv_columns=CSV_COLUMNS)
-        total = conn.execute(select(func.count()).select_from(K).where(where)).scalar_one()
+        total = conn.execute(select(func.count()).select_from(check_table).where(where)).scalar_one()
         docs = _documents(conn, list(conn.execute(query.limit(limit).offset(offset))))
         links = page_links(request, total, limit, offset)
         return Payload(document=page_document(docs, total, limit, offset, links), links=links)
@@ -148,7 +147,7 @@ def read_check(
     return item_response(
         request,
         conn,
-        lambda conn: _documents(conn, list(conn.execute(select(K).where(K.c.id == check_id)))),
+        lambda conn: _documents(conn, list(conn.execute(select(check_table).where(check_table.c.id == check_id)))),
         what="check",
         fmt=negotiate(request, format),
         filename="check",

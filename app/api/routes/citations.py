@@ -9,7 +9,7 @@ from sqlalchemy import Connection, and_, func, select, true
 from starlette.responses import Response
 
 from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
-from app.api.queries import C, citation_document, citations_select, in_list
+from app.api.queries import citation_document, citation_table, citations_select, in_list
 from app.api.representation import Payload, negotiate, page_document, page_links, respond
 from app.api.routes._listing import item_response
 from app.errors import problem_responses
@@ -42,15 +42,18 @@ def read_citations(
     def build(conn: Connection) -> Payload:
         conds = [
             in_list(col, ids)
-            for col, ids in ((C.c.metric_id, split_ids(metric)), (C.c.source_id, split_ids(source)))
+            for col, ids in (
+                (citation_table.c.metric_id, split_ids(metric)),
+                (citation_table.c.source_id, split_ids(source)),
+            )
             if ids
         ]
         where = and_(true(), *conds)
-        query = citations_select().where(where).order_by(C.c.metric_id, C.c.position)
+        query = citations_select().where(where).order_by(citation_table.c.metric_id, citation_table.c.position)
         if fmt == "csv":
             docs = [citation_document(r, r.source_url) for r in conn.execute(query)]
             return Payload(document=None, csv_rows=lambda: docs, csv_columns=CSV_COLUMNS)
-        total = conn.execute(select(func.count()).select_from(C).where(where)).scalar_one()
+        total = conn.execute(select(func.count()).select_from(citation_table).where(where)).scalar_one()
         docs = [citation_document(r, r.source_url) for r in conn.execute(query.limit(limit).offset(offset))]
         links = page_links(request, total, limit, offset)
         return Payload(document=page_document(docs, total, limit, offset, links), links=links)
@@ -82,7 +85,8 @@ def read_citation(
 
     def documents(conn: Connection) -> list[dict[str, Any]]:
         return [
-            citation_document(r, r.source_url) for r in conn.execute(citations_select().where(C.c.id == citation_id))
+            citation_document(r, r.source_url)
+            for r in conn.execute(citations_select().where(citation_table.c.id == citation_id))
         ]
 
     return item_response(

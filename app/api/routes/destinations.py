@@ -9,11 +9,10 @@ from sqlalchemy import Connection, select
 from starlette.responses import Response
 
 from app.api.deps import ConnDep, FormatParam, LimitParam, OffsetParam
-from app.api.queries import D, M, count_by
+from app.api.queries import count_by, destination_member_table, destination_table, metric_table
 from app.api.representation import negotiate
 from app.api.routes._listing import item_response, list_response
 from app.errors import problem_responses
-from app.models import metadata
 from app.schemas import DestinationPublic, Page
 
 router = APIRouter(prefix="/v1/destinations", tags=["destinations"])
@@ -34,8 +33,8 @@ CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
 
 def _documents(conn: Connection, destination_id: str | None = None) -> list[dict[str, Any]]:
-    members_t = metadata.tables["destination_members"]
-    every = conn.execute(select(D).order_by(D.c.id)).mappings().all()
+    members_t = destination_member_table
+    every = conn.execute(select(destination_table).order_by(destination_table.c.id)).mappings().all()
     by_code = {d["code"]: d["id"] for d in every if d["code"]}
     by_id = {d["id"]: d for d in every}
     members: dict[str, list[dict[str, Any]]] = {}
@@ -48,7 +47,7 @@ def _documents(conn: Connection, destination_id: str | None = None) -> list[dict
         groups_of.setdefault(m["code"], []).append(
             {"id": group["id"], "name": group["name"], "label": group["label"], "kind": group["kind"]}
         )
-    counts = count_by(conn, M.c.destination_id)
+    counts = count_by(conn, metric_table.c.destination_id)
     return [
         {
             **d,

@@ -11,22 +11,24 @@ from starlette.responses import Response
 
 from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
 from app.api.queries import (
-    ME,
     METRIC_CSV_COLUMNS,
-    PO,
-    C,
-    D,
-    M,
-    P,
+    citation_table,
+    dataset_table,
+    destination_member_table,
+    destination_table,
     in_list,
+    measure_table,
     metric_csv_rows,
     metric_documents,
     metric_select,
+    metric_table,
+    period_table,
+    population_table,
 )
 from app.api.representation import Payload, negotiate, page_document, page_links, respond
 from app.errors import ApiProblem, problem_responses
-from app.models import Qualifier, Unit, metadata
 from app.schemas import MetricPublic, Page
+from app.vocabulary import Qualifier, Slug, Unit
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
@@ -82,24 +84,24 @@ def _value_filter(value_min: int | None, value_max: int | None, match: str) -> l
         if value_min is not None:
             conds.append(
                 or_(
-                    M.c.upper.is_(None),
-                    M.c.upper > value_min,
-                    and_(M.c.upper == value_min, M.c.upper_inclusive.is_(True)),
+                    metric_table.c.upper.is_(None),
+                    metric_table.c.upper > value_min,
+                    and_(metric_table.c.upper == value_min, metric_table.c.upper_inclusive.is_(True)),
                 )
             )
         if value_max is not None:
             conds.append(
                 or_(
-                    M.c.lower.is_(None),
-                    M.c.lower < value_max,
-                    and_(M.c.lower == value_max, M.c.lower_inclusive.is_(True)),
+                    metric_table.c.lower.is_(None),
+                    metric_table.c.lower < value_max,
+                    and_(metric_table.c.lower == value_max, metric_table.c.lower_inclusive.is_(True)),
                 )
             )
     else:
         if value_min is not None:
-            conds.append(and_(M.c.lower.is_not(None), M.c.lower >= value_min))
+            conds.append(and_(metric_table.c.lower.is_not(None), metric_table.c.lower >= value_min))
         if value_max is not None:
-            conds.append(and_(M.c.upper.is_not(None), M.c.upper <= value_max))
+            conds.append(and_(metric_table.c.upper.is_not(None), metric_table.c.upper <= value_max))
     return conds
 
 
@@ -109,19 +111,21 @@ def _order_by(sort: str | None) -> list[Any]:
         desc = item.startswith("-")
         name = item.lstrip("-")
         columns = {
-            "id": [M.c.id],
-            "lower": [M.c.lower],
-            "upper": [M.c.upper],
-            "destination": [M.c.destination_id],
-            "period": [P.c.start_date, P.c.end_date],
-            "unit": [M.c.unit],
-            "measure": [M.c.measure],
+            "id": [metric_table.c.id],
+            "lower": [metric_table.c.lower],
+            "upper": [metric_table.c.upper],
+            "destination": [metric_table.c.destination_id],
+            "period": [period_table.c.start_date, period_table.c.end_date],
+            "unit": [metric_table.c.unit],
+            "measure": [metric_table.c.measure],
         }[name]
         for column in columns:
-            if column is not M.c.id:  # nulls last, either way (an id is never null: its index serves the order)
+            if (
+                column is not metric_table.c.id
+            ):  # nulls last, either way (an id is never null: its index serves the order)
                 keys.append(column.is_(None))
             keys.append(column.desc() if desc else column.asc())
-    keys.append(M.c.id.asc())
+    keys.append(metric_table.c.id.asc())
     return keys
 
 
@@ -203,10 +207,8 @@ def read_metrics(
     limit: LimitParam = 100,
     offset: OffsetParam = 0,
     after: Annotated[
-        str | None,
+        Slug | None,
         Query(
-            pattern=r"^[a-z0-9][a-z0-9_-]*$",
-            max_length=100,
             description=(
                 "Keyset paging: only the figures that come after this one in the requested order (none if it is not "
                 "among them). In the default order (id) a page then costs the same however deep it is, where "
@@ -228,41 +230,46 @@ def read_metrics(
     def build(conn: Connection) -> Payload:
         conds: list[ColumnElement[bool]] = []
         for column, values in (
-            (M.c.report_id, split_ids(report)),
-            (M.c.measure, split_ids(measure)),
-            (M.c.population, split_ids(population)),
-            (M.c.period_id, split_ids(period)),
-            (M.c.destination_id, split_ids(destination)),
+            (metric_table.c.report_id, split_ids(report)),
+            (metric_table.c.measure, split_ids(measure)),
+            (metric_table.c.population, split_ids(population)),
+            (metric_table.c.period_id, split_ids(period)),
+            (metric_table.c.destination_id, split_ids(destination)),
         ):
             if values:
                 conds.append(in_list(column, values))
         if unit:
-            conds.append(in_list(M.c.unit, sorted({u.value for u in unit})))
+            conds.append(in_list(metric_table.c.unit, sorted({u.value for u in unit})))
         if qualifier:
-            conds.append(in_list(M.c.qualifier, sorted({x.value for x in qualifier})))
+            conds.append(in_list(metric_table.c.qualifier, sorted({x.value for x in qualifier})))
         country_match: dict[str, str] = {}
         if country is not None:
             code = country.upper()
-            members = metadata.tables["destination_members"]
-            exact_ids = conn.execute(select(D.c.id).where(D.c.code == code)).scalars().all()
+            members = destination_member_table
+            exact_ids = (
+                conn.execute(select(destination_table.c.id).where(destination_table.c.code == code)).scalars().all()
+            )
             group_ids = conn.execute(select(members.c.group_id).where(members.c.code == code)).scalars().all()
             country_match = {**{g: "group" for g in group_ids}, **{e: "exact" for e in exact_ids}}
-            conds.append(in_list(M.c.destination_id, sorted(country_match)) if country_match else false())
+            conds.append(in_list(metric_table.c.destination_id, sorted(country_match)) if country_match else false())
         if from_ is not None:
-            conds.append(P.c.end_date >= _date(from_, end=False, name="from"))
+            conds.append(period_table.c.end_date >= _date(from_, end=False, name="from"))
         if to is not None:
-            conds.append(P.c.start_date <= _date(to, end=True, name="to"))
+            conds.append(period_table.c.start_date <= _date(to, end=True, name="to"))
         conds.extend(_value_filter(value_min, value_max, match))
         if q is not None:
             pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             conds.append(
                 or_(
-                    func.lower(ME.c.label).like(pattern, escape="\\"),
-                    func.lower(PO.c.label).like(pattern, escape="\\"),
-                    func.lower(M.c.value_text).like(pattern, escape="\\"),
-                    func.lower(M.c.measure).like(pattern, escape="\\"),
-                    func.lower(M.c.population).like(pattern, escape="\\"),
-                    exists().where(C.c.metric_id == M.c.id, func.lower(C.c.quote).like(pattern, escape="\\")),
+                    func.lower(measure_table.c.label).like(pattern, escape="\\"),
+                    func.lower(population_table.c.label).like(pattern, escape="\\"),
+                    func.lower(metric_table.c.value_text).like(pattern, escape="\\"),
+                    func.lower(metric_table.c.measure).like(pattern, escape="\\"),
+                    func.lower(metric_table.c.population).like(pattern, escape="\\"),
+                    exists().where(
+                        citation_table.c.metric_id == metric_table.c.id,
+                        func.lower(citation_table.c.quote).like(pattern, escape="\\"),
+                    ),
                 )
             )
         where = and_(true(), *conds)
@@ -276,20 +283,25 @@ def read_metrics(
             rows = conn.execute(page.limit(limit).offset(offset)).all()
             links = page_links(request, total, limit, offset)
         elif sort in (None, "id"):
-            page = metric_select().where(where, M.c.id > after).order_by(M.c.id)
+            page = metric_select().where(where, metric_table.c.id > after).order_by(metric_table.c.id)
             rows = conn.execute(page.limit(limit + 1).offset(offset)).all()
             more, rows = len(rows) > limit, rows[:limit]
             # The cursor of the page that ends at `after`: `limit` rows back (index-only, like the page itself).
             earlier: list[str] = list(
                 conn.execute(
-                    metric_select(M.c.id).where(where, M.c.id <= after).order_by(M.c.id.desc()).limit(limit + 1)
+                    metric_select(metric_table.c.id)
+                    .where(where, metric_table.c.id <= after)
+                    .order_by(metric_table.c.id.desc())
+                    .limit(limit + 1)
                 ).scalars()
             )
             links = keyset_links(request, earlier, after, limit, offset, rows[-1].id if more else None)
         else:
             # Another order: the rows after the cursor's place in it (no rows if the cursor is not among them).
             # Correct in every order; only the default one is served by an index.
-            ordered = list(conn.execute(metric_select(M.c.id).where(where).order_by(*_order_by(sort))).scalars())
+            ordered = list(
+                conn.execute(metric_select(metric_table.c.id).where(where).order_by(*_order_by(sort))).scalars()
+            )
             start = ordered.index(after) + 1 if after in ordered else len(ordered)
             page = metric_select().where(where).order_by(*_order_by(sort))
             rows = conn.execute(page.limit(limit + 1).offset(start + offset)).all()
@@ -304,7 +316,7 @@ def read_metrics(
 
 def _loaded_count(conn: Connection) -> int:
     """Every metric: the count the loader stored, not a count over the table."""
-    counts = conn.execute(select(metadata.tables["dataset"].c.counts).where(text("id = 1"))).scalar()
+    counts = conn.execute(select(dataset_table.c.counts).where(text("id = 1"))).scalar()
     return int((counts or {}).get("metrics", 0))
 
 
@@ -368,7 +380,7 @@ def read_metric(
     fmt = negotiate(request, format)
 
     def build(conn: Connection) -> Payload:
-        row = conn.execute(metric_select().where(M.c.id == metric_id)).first()
+        row = conn.execute(metric_select().where(metric_table.c.id == metric_id)).first()
         if row is None:
             raise ApiProblem(404, "not-found", "No metric with this id.", title="Not found")
         docs = metric_documents(conn, [row])

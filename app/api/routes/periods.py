@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select
 from starlette.responses import Response
 
 from app.api.deps import ConnDep, FormatParam, LimitParam, OffsetParam
-from app.api.queries import M, P, count_by
+from app.api.queries import count_by, metric_table, period_table
 from app.api.representation import negotiate
 from app.api.routes._listing import item_response, list_response
 from app.errors import problem_responses
@@ -21,10 +21,10 @@ CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
 
 def _documents(conn: Connection, period_id: str | None = None) -> list[dict[str, Any]]:
-    query = select(P).order_by(P.c.start_date, P.c.end_date, P.c.id)
+    query = select(period_table).order_by(period_table.c.start_date, period_table.c.end_date, period_table.c.id)
     if period_id is not None:
-        query = query.where(P.c.id == period_id)
-    counts = count_by(conn, M.c.period_id)
+        query = query.where(period_table.c.id == period_id)
+    counts = count_by(conn, metric_table.c.period_id)
     return [{**row, "metric_count": counts.get(row["id"], 0)} for row in conn.execute(query).mappings()]
 
 

@@ -9,15 +9,13 @@ from sqlalchemy import Connection, select
 from starlette.responses import Response
 
 from app.api.deps import ConnDep, FormatParam, LimitParam, OffsetParam
-from app.api.queries import M, count_by
+from app.api.queries import count_by, metric_table, report_source_table, report_table
 from app.api.representation import negotiate
 from app.api.routes._listing import item_response, list_response
 from app.errors import problem_responses
-from app.models import Report, metadata
 from app.schemas import Page, ReportPublic
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-R = Report.__table__  # type: ignore[attr-defined]
 CSV_COLUMNS = (
     "id",
     "description",
@@ -39,15 +37,15 @@ CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
 
 def _documents(conn: Connection, report_id: str | None = None) -> list[dict[str, Any]]:
-    links = metadata.tables["report_sources"]
-    query = select(R).order_by(R.c.id)
+    links = report_source_table
+    query = select(report_table).order_by(report_table.c.id)
     if report_id is not None:
-        query = query.where(R.c.id == report_id)
+        query = query.where(report_table.c.id == report_id)
     rows = conn.execute(query).mappings().all()
     sources: dict[str, list[str]] = {}
     for rid, source_id in conn.execute(select(links.c.report_id, links.c.source_id).order_by(links.c.source_id)):
         sources.setdefault(rid, []).append(source_id)
-    counts = count_by(conn, M.c.report_id)
+    counts = count_by(conn, metric_table.c.report_id)
     return [{**row, "source_ids": sources.get(row["id"], []), "metric_count": counts.get(row["id"], 0)} for row in rows]
 
 

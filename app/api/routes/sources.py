@@ -9,11 +9,10 @@ from sqlalchemy import Connection, select
 from starlette.responses import Response
 
 from app.api.deps import ConnDep, FormatParam, LimitParam, OffsetParam
-from app.api.queries import C, S, count_by
+from app.api.queries import citation_table, count_by, report_source_table, source_table
 from app.api.representation import negotiate
 from app.api.routes._listing import item_response, list_response
 from app.errors import problem_responses
-from app.models import metadata
 from app.schemas import Page, SourcePublic
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
@@ -33,15 +32,15 @@ CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
 
 def _documents(conn: Connection, source_id: str | None = None) -> list[dict[str, Any]]:
-    links = metadata.tables["report_sources"]
-    query = select(S).order_by(S.c.id)
+    links = report_source_table
+    query = select(source_table).order_by(source_table.c.id)
     if source_id is not None:
-        query = query.where(S.c.id == source_id)
+        query = query.where(source_table.c.id == source_id)
     rows = conn.execute(query).mappings().all()
     reports: dict[str, list[str]] = {}
     for report_id, sid in conn.execute(select(links.c.report_id, links.c.source_id).order_by(links.c.report_id)):
         reports.setdefault(sid, []).append(report_id)
-    counts = count_by(conn, C.c.source_id)
+    counts = count_by(conn, citation_table.c.source_id)
     return [
         {**row, "report_ids": reports.get(row["id"], []), "citation_count": counts.get(row["id"], 0)} for row in rows
     ]
