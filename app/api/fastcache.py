@@ -51,7 +51,7 @@ class SQLiteDataVersion:
                 self._conn = None
 
 
-# A request the cache answers must be one the application's own request limits (app.main.RequestLimits,
+# A request the cache answers must be one the application's own request limits (app.api.middleware.RequestLimits,
 # 8 KiB) let through: anything larger, or with a body, or conditional, goes through the whole stack.
 MAX_CACHED_TARGET = 4096
 MAX_CACHED_HEADERS = 4096

@@ -60,7 +60,7 @@ def test_every_operation_is_documented(client) -> None:  # type: ignore[no-untyp
 
 def test_response_examples_are_real_responses(client) -> None:  # type: ignore[no-untyped-def]
     """Each documented example is what the API answers to its example request, byte for value."""
-    from app.main import EXAMPLES_FILE
+    from app.api.docs import EXAMPLES_FILE
 
     examples = json.loads(EXAMPLES_FILE.read_text())
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":

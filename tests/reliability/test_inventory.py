@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 
-from app.main import DOCS_ASSETS
+from app.api.docs import DOCS_ASSETS
 
 HEALTH = {"/health/live", "/health/ready"}
 DOCS = {"/openapi.json", "/docs", "/redoc", "/static/redoc.standalone.js"}

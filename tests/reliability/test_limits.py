@@ -17,8 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from app.api.middleware import MAX_HEADER_BYTES, MAX_URL_BYTES
 from app.config import Settings
-from app.main import MAX_HEADER_BYTES, MAX_URL_BYTES, create_app
+from app.main import create_app
 from tests.reliability.conftest import Server, problem_violations
 
 NEVER_ENDS = {

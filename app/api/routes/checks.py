@@ -8,38 +8,22 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection, and_, func, select, true
 from starlette.responses import Response
 
+from app.api.collections import CSV_200, Collection
 from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
+from app.api.pagination import page_document, page_links
 from app.api.queries import check_metric_table, check_table, in_list
-from app.api.representation import Payload, negotiate, page_document, page_links, respond
-from app.api.routes._listing import item_response
+from app.api.representation import Payload, negotiate, respond
 from app.errors import problem_responses
 from app.schemas import CheckPublic, Page
 from app.vocabulary import CheckKind, CheckRole, CheckStatus
 
-router = APIRouter(prefix="/v1/checks", tags=["checks"])
+router = APIRouter()
 
-FIELDS = (
-    "id",
-    "kind",
-    "statement",
-    "status",
-    "holds",
-    "unit",
-    "expected_text",
-    "observed_text",
-    "expected_value",
-    "observed_value",
-    "abs_difference",
-    "rel_difference",
-    "arithmetic",
-    "explanation",
-)
-CSV_COLUMNS = (*FIELDS, "metrics")
-CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
+FIELDS = tuple(name for name in CheckPublic.model_fields if name != "metrics")
 
 
 def taking_part(metric_ids: list[str]) -> Any:
@@ -113,7 +97,7 @@ def read_checks(
         query = select(check_table).where(where).order_by(check_table.c.position, check_table.c.id)
         if fmt == "csv":
             docs = _documents(conn, list(conn.execute(query)))
-            return Payload(document=None, csv_rows=lambda: (_csv_row(d) for d in docs), csv_columns=CSV_COLUMNS)
+            return Payload(document=None, csv_rows=lambda: (_csv_row(d) for d in docs), csv_columns=CHECKS.columns)
         total = conn.execute(select(func.count()).select_from(check_table).where(where)).scalar_one()
         docs = _documents(conn, list(conn.execute(query.limit(limit).offset(offset))))
         links = page_links(request, total, limit, offset)
@@ -122,35 +106,22 @@ def read_checks(
     return respond(request, conn, build, fmt=fmt, filename="checks")
 
 
-@router.get(
-    "/{check_id}",
-    summary="One consistency check",
-    operation_id="get_check",
-    response_model=CheckPublic,
-    responses={200: CSV_200, **problem_responses(400, 404, 503)},
+def check_documents(conn: Connection, check_id: str | None) -> list[dict[str, Any]]:
+    return _documents(conn, list(conn.execute(select(check_table).where(check_table.c.id == check_id))))
+
+
+CHECKS = Collection(
+    "checks",
+    "check",
+    "Consistency checks: where the figures add up and where they do not",
+    CheckPublic,
+    check_documents,
+    item_summary="One consistency check",
+    item_description=(
+        "One check: the statement, the figures compared with their roles, expected and observed values, the\n"
+        "absolute and relative difference, the arithmetic step by step, and the outcome."
+    ),
+    id_example="sum-periods-vs-settled-2005",
+    csv_row=_csv_row,
+    routes=router,
 )
-def read_check(
-    request: Request,
-    conn: ConnDep,
-    check_id: Annotated[
-        str,
-        Path(
-            max_length=100,
-            description="Stable id (slug), as listed by the collection.",
-            examples=["sum-periods-vs-settled-2005"],
-        ),
-    ],
-    format: FormatParam = None,
-) -> Response:
-    """One check: the statement, the figures compared with their roles, expected and observed values, the
-    absolute and relative difference, the arithmetic step by step, and the outcome."""
-    return item_response(
-        request,
-        conn,
-        lambda conn: _documents(conn, list(conn.execute(select(check_table).where(check_table.c.id == check_id)))),
-        what="check",
-        fmt=negotiate(request, format),
-        filename="check",
-        csv_columns=CSV_COLUMNS,
-        csv_row=_csv_row,
-    )

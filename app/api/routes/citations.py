@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import Connection, and_, func, select, true
 from starlette.responses import Response
 
+from app.api.collections import CSV_200, Collection
 from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
+from app.api.pagination import page_document, page_links
 from app.api.queries import citation_document, citation_table, citations_select, in_list
-from app.api.representation import Payload, negotiate, page_document, page_links, respond
-from app.api.routes._listing import item_response
+from app.api.representation import Payload, negotiate, respond
 from app.errors import problem_responses
 from app.schemas import CitationPublic, Page
 
-router = APIRouter(prefix="/v1/citations", tags=["citations"])
-CSV_COLUMNS = ("id", "metric_id", "source_id", "position", "quote", "prefix", "suffix", "section", "location", "url")
-CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
+router = APIRouter()
 
 
 @router.get(
@@ -52,7 +51,7 @@ def read_citations(
         query = citations_select().where(where).order_by(citation_table.c.metric_id, citation_table.c.position)
         if fmt == "csv":
             docs = [citation_document(r, r.source_url) for r in conn.execute(query)]
-            return Payload(document=None, csv_rows=lambda: docs, csv_columns=CSV_COLUMNS)
+            return Payload(document=None, csv_rows=lambda: docs, csv_columns=CITATIONS.columns)
         total = conn.execute(select(func.count()).select_from(citation_table).where(where)).scalar_one()
         docs = [citation_document(r, r.source_url) for r in conn.execute(query.limit(limit).offset(offset))]
         links = page_links(request, total, limit, offset)
@@ -61,40 +60,20 @@ def read_citations(
     return respond(request, conn, build, fmt=fmt, filename="citations")
 
 
-@router.get(
-    "/{citation_id}",
-    summary="One citation",
-    operation_id="get_citation",
-    response_model=CitationPublic,
-    responses={200: CSV_200, **problem_responses(400, 404, 503)},
+def citation_documents(conn: Connection, citation_id: str | None) -> list[dict[str, Any]]:
+    query = citations_select().where(citation_table.c.id == citation_id)
+    return [citation_document(r, r.source_url) for r in conn.execute(query)]
+
+
+CITATIONS = Collection(
+    "citations",
+    "citation",
+    "Verbatim quotes",
+    CitationPublic,
+    citation_documents,
+    item_summary="One citation",
+    item_description="One quote, its context (prefix, suffix, section) and a link to it in the article.",
+    id_example="canada-emigrated-1985-2005.1",
+    id_max_length=120,
+    routes=router,
 )
-def read_citation(
-    request: Request,
-    conn: ConnDep,
-    citation_id: Annotated[
-        str,
-        Path(
-            max_length=120,
-            description="Stable id (slug), as listed by the collection.",
-            examples=["canada-emigrated-1985-2005.1"],
-        ),
-    ],
-    format: FormatParam = None,
-) -> Response:
-    """One quote, its context (prefix, suffix, section) and a link to it in the article."""
-
-    def documents(conn: Connection) -> list[dict[str, Any]]:
-        return [
-            citation_document(r, r.source_url)
-            for r in conn.execute(citations_select().where(citation_table.c.id == citation_id))
-        ]
-
-    return item_response(
-        request,
-        conn,
-        documents,
-        what="citation",
-        fmt=negotiate(request, format),
-        filename="citation",
-        csv_columns=CSV_COLUMNS,
-    )

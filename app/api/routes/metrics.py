@@ -9,7 +9,9 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select, text, true
 from starlette.responses import Response
 
+from app.api.collections import Collection
 from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
+from app.api.pagination import page_document, page_links
 from app.api.queries import (
     METRIC_CSV_COLUMNS,
     citation_table,
@@ -25,12 +27,12 @@ from app.api.queries import (
     period_table,
     population_table,
 )
-from app.api.representation import Payload, negotiate, page_document, page_links, respond
+from app.api.representation import Payload, negotiate, respond
 from app.errors import ApiProblem, problem_responses
 from app.schemas import MetricPublic, Page
 from app.vocabulary import Qualifier, Slug, Unit
 
-router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
+router = APIRouter()
 
 DateOrYear = Annotated[
     str | None,
@@ -388,3 +390,6 @@ def read_metric(
 
     # The filename is used only once build() found the metric, so it is a slug.
     return respond(request, conn, build, fmt=fmt, filename=f"metric-{metric_id}")
+
+
+METRICS = Collection("metrics", "metric", "The figures", routes=router)
