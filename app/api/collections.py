@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from app.api.deps import ConnDep, FormatParam, LimitParam, OffsetParam
-from app.api.pagination import page_document, page_links
+from app.api.pagination import offset_page
 from app.api.representation import Payload, negotiate, respond
 from app.errors import ApiProblem, problem_responses
 from app.schemas import Page
@@ -86,9 +86,7 @@ class Collection:
                 docs = documents(conn, None)
                 if fmt == "csv":
                     return self._csv(docs)
-                links = page_links(request, len(docs), limit, offset)
-                page = docs[offset : offset + limit]
-                return Payload(document=page_document(page, len(docs), limit, offset, links), links=links)
+                return offset_page(request, docs[offset : offset + limit], len(docs), limit, offset)
 
             return respond(request, conn, build, fmt=fmt, filename=self.name)
 

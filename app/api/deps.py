@@ -11,7 +11,7 @@ import anyio
 from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
-from pydantic import StringConstraints
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy import Connection
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -63,11 +63,15 @@ def _declared(route: Any) -> tuple[frozenset[str], frozenset[str]]:
     names: set[str] = set()
     repeatable: set[str] = set()
     for param in _query_params(route.dependant):
-        names.add(param.alias)
         annotation = param.field_info.annotation
-        candidates = [annotation, *get_args(annotation)]
-        if any(get_origin(c) is list or c is list for c in candidates):
-            repeatable.add(param.alias)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):  # a query parameter model
+            fields = [(f.alias or n, f.annotation) for n, f in annotation.model_fields.items()]
+        else:
+            fields = [(param.alias, annotation)]
+        for name, field_type in fields:
+            names.add(name)
+            if any(get_origin(c) is list or c is list for c in (field_type, *get_args(field_type))):
+                repeatable.add(name)
     result = (frozenset(names), frozenset(repeatable))
     _declared_cache[id(route)] = result
     return result

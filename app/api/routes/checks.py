@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from app.api.collections import CSV_200, Collection
 from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
-from app.api.pagination import page_document, page_links
+from app.api.pagination import offset_page
 from app.api.queries import check_metric_table, check_table, in_list
 from app.api.representation import Payload, negotiate, respond
 from app.errors import problem_responses
@@ -100,8 +100,7 @@ def read_checks(
             return Payload(document=None, csv_rows=lambda: (_csv_row(d) for d in docs), csv_columns=CHECKS.columns)
         total = conn.execute(select(func.count()).select_from(check_table).where(where)).scalar_one()
         docs = _documents(conn, list(conn.execute(query.limit(limit).offset(offset))))
-        links = page_links(request, total, limit, offset)
-        return Payload(document=page_document(docs, total, limit, offset, links), links=links)
+        return offset_page(request, docs, total, limit, offset)
 
     return respond(request, conn, build, fmt=fmt, filename="checks")
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from app.api.collections import CSV_200, Collection
 from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
-from app.api.pagination import page_document, page_links
+from app.api.pagination import offset_page
 from app.api.queries import citation_document, citation_table, citations_select, in_list
 from app.api.representation import Payload, negotiate, respond
 from app.errors import problem_responses
@@ -54,8 +54,7 @@ def read_citations(
             return Payload(document=None, csv_rows=lambda: docs, csv_columns=CITATIONS.columns)
         total = conn.execute(select(func.count()).select_from(citation_table).where(where)).scalar_one()
         docs = [citation_document(r, r.source_url) for r in conn.execute(query.limit(limit).offset(offset))]
-        links = page_links(request, total, limit, offset)
-        return Payload(document=page_document(docs, total, limit, offset, links), links=links)
+        return offset_page(request, docs, total, limit, offset)
 
     return respond(request, conn, build, fmt=fmt, filename="citations")
 
