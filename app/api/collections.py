@@ -2,7 +2,7 @@
 the small tables, its list route), instead of one hand-written route module per resource."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -19,6 +19,7 @@ from app.schemas import Page
 Document = dict[str, Any]
 Documents = Callable[[Connection, str | None], list[Document]]
 """Every document of a collection in order (`None`), or the one with this id (zero or one)."""
+Endpoint = Callable[..., Response]
 CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
 
@@ -50,7 +51,8 @@ class Collection:
     id_max_length: int = 100
     csv_columns: tuple[str, ...] = ()
     csv_row: Callable[[Document], Document] = _same
-    routes: APIRouter | None = None
+    routes: APIRouter = field(default_factory=APIRouter)
+    """Routes the module declares itself (a filtered list, another shape), under the same prefix."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -60,15 +62,28 @@ class Collection:
 
     def include_in(self, parent: APIRouter) -> None:
         """Add this collection's routes to `parent` under `/<name>`: the module's own, then the generated."""
-        own = self.routes.routes if self.routes is not None else []
         generated = APIRouter()
         if self.documents is not None:
-            if not any(getattr(route, "path", None) == "" for route in own):
+            if not any(getattr(route, "path", None) == "" for route in self.routes.routes):
                 self._add_list_route(generated)
             self._add_item_route(generated)
         for router in (self.routes, generated):
-            if router is not None and router.routes:
+            if router.routes:
                 parent.include_router(router, prefix=f"/{self.name}", tags=[self.name])
+
+    def list_route(
+        self, description: str | None = None, router: APIRouter | None = None
+    ) -> Callable[[Endpoint], Endpoint]:
+        """Declare the list operation (`list_<name>`, a Page of the Public model, or CSV)."""
+        ok = {**CSV_200, "description": description} if description else CSV_200
+        return (router or self.routes).get(
+            "",
+            summary=self.list_summary,
+            description=self.list_description or None,
+            operation_id=f"list_{self.name}",
+            response_model=Page[self.public],  # type: ignore[name-defined]
+            responses={200: ok, **problem_responses(400, 503)},
+        )
 
     def _add_list_route(self, router: APIRouter) -> None:
         documents = self._documents()
@@ -90,16 +105,7 @@ class Collection:
 
             return respond(request, conn, build, fmt=fmt, filename=self.name)
 
-        router.add_api_route(
-            "",
-            read_list,
-            methods=["GET"],
-            summary=self.list_summary,
-            description=self.list_description,
-            operation_id=f"list_{self.name}",
-            response_model=Page[self.public],  # type: ignore[name-defined]
-            responses={200: CSV_200, **problem_responses(400, 503)},
-        )
+        self.list_route(router=router)(read_list)
 
     def _add_item_route(self, router: APIRouter) -> None:
         documents = self._documents()

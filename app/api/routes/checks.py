@@ -8,20 +8,17 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from sqlalchemy import Connection, and_, func, select, true
 from starlette.responses import Response
 
-from app.api.collections import CSV_200, Collection
+from app.api.collections import Collection
 from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
 from app.api.pagination import offset_page
 from app.api.queries import check_metric_table, check_table, in_list
 from app.api.representation import Payload, negotiate, respond
-from app.errors import problem_responses
-from app.schemas import CheckPublic, Page
+from app.schemas import CheckPublic
 from app.vocabulary import CheckKind, CheckRole, CheckStatus
-
-router = APIRouter()
 
 FIELDS = tuple(name for name in CheckPublic.model_fields if name != "metrics")
 
@@ -54,13 +51,28 @@ def _csv_row(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "metrics": " ".join(f"{m['metric_id']}:{m['role']}" for m in doc["metrics"])}
 
 
-@router.get(
-    "",
-    summary="List consistency checks",
-    operation_id="list_checks",
-    response_model=Page[CheckPublic],
-    responses={200: CSV_200, **problem_responses(400, 503)},
+def check_documents(conn: Connection, check_id: str | None) -> list[dict[str, Any]]:
+    return _documents(conn, list(conn.execute(select(check_table).where(check_table.c.id == check_id))))
+
+
+CHECKS = Collection(
+    "checks",
+    "check",
+    "Consistency checks: where the figures add up and where they do not",
+    CheckPublic,
+    check_documents,
+    list_summary="List consistency checks",
+    item_summary="One consistency check",
+    item_description=(
+        "One check: the statement, the figures compared with their roles, expected and observed values, the\n"
+        "absolute and relative difference, the arithmetic step by step, and the outcome."
+    ),
+    id_example="sum-periods-vs-settled-2005",
+    csv_row=_csv_row,
 )
+
+
+@CHECKS.list_route()
 def read_checks(
     request: Request,
     conn: ConnDep,
@@ -103,24 +115,3 @@ def read_checks(
         return offset_page(request, docs, total, limit, offset)
 
     return respond(request, conn, build, fmt=fmt, filename="checks")
-
-
-def check_documents(conn: Connection, check_id: str | None) -> list[dict[str, Any]]:
-    return _documents(conn, list(conn.execute(select(check_table).where(check_table.c.id == check_id))))
-
-
-CHECKS = Collection(
-    "checks",
-    "check",
-    "Consistency checks: where the figures add up and where they do not",
-    CheckPublic,
-    check_documents,
-    item_summary="One consistency check",
-    item_description=(
-        "One check: the statement, the figures compared with their roles, expected and observed values, the\n"
-        "absolute and relative difference, the arithmetic step by step, and the outcome."
-    ),
-    id_example="sum-periods-vs-settled-2005",
-    csv_row=_csv_row,
-    routes=router,
-)

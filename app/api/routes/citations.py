@@ -4,28 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from sqlalchemy import Connection, and_, func, select, true
 from starlette.responses import Response
 
-from app.api.collections import CSV_200, Collection
+from app.api.collections import Collection
 from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
 from app.api.pagination import offset_page
 from app.api.queries import citation_document, citation_table, citations_select, in_list
 from app.api.representation import Payload, negotiate, respond
-from app.errors import problem_responses
-from app.schemas import CitationPublic, Page
-
-router = APIRouter()
+from app.schemas import CitationPublic
 
 
-@router.get(
-    "",
-    summary="List citations",
-    operation_id="list_citations",
-    response_model=Page[CitationPublic],
-    responses={200: CSV_200, **problem_responses(400, 503)},
+def citation_documents(conn: Connection, citation_id: str | None) -> list[dict[str, Any]]:
+    query = citations_select().where(citation_table.c.id == citation_id)
+    return [citation_document(r, r.source_url) for r in conn.execute(query)]
+
+
+CITATIONS = Collection(
+    "citations",
+    "citation",
+    "Verbatim quotes",
+    CitationPublic,
+    citation_documents,
+    list_summary="List citations",
+    item_summary="One citation",
+    item_description="One quote, its context (prefix, suffix, section) and a link to it in the article.",
+    id_example="canada-emigrated-1985-2005.1",
+    id_max_length=120,
 )
+
+
+@CITATIONS.list_route()
 def read_citations(
     request: Request,
     conn: ConnDep,
@@ -57,22 +67,3 @@ def read_citations(
         return offset_page(request, docs, total, limit, offset)
 
     return respond(request, conn, build, fmt=fmt, filename="citations")
-
-
-def citation_documents(conn: Connection, citation_id: str | None) -> list[dict[str, Any]]:
-    query = citations_select().where(citation_table.c.id == citation_id)
-    return [citation_document(r, r.source_url) for r in conn.execute(query)]
-
-
-CITATIONS = Collection(
-    "citations",
-    "citation",
-    "Verbatim quotes",
-    CitationPublic,
-    citation_documents,
-    item_summary="One citation",
-    item_description="One quote, its context (prefix, suffix, section) and a link to it in the article.",
-    id_example="canada-emigrated-1985-2005.1",
-    id_max_length=120,
-    routes=router,
-)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from sqlalchemy import ColumnElement, Connection, and_, func, select, true
 from starlette.responses import Response
 
@@ -22,21 +22,12 @@ from app.api.queries import (
 )
 from app.api.representation import Payload, negotiate, respond
 from app.errors import ApiProblem, problem_responses
-from app.schemas import MetricPublic, Page
+from app.schemas import MetricPublic
 
-router = APIRouter()
+METRICS = Collection("metrics", "metric", "The figures", MetricPublic, list_summary="List figures")
 
 
-@router.get(
-    "",
-    summary="List figures",
-    operation_id="list_metrics",
-    response_model=Page[MetricPublic],
-    responses={
-        200: {**CSV_200, "description": "A page of figures (JSON envelope), or every matching figure as CSV."},
-        **problem_responses(400, 503),
-    },
-)
+@METRICS.list_route("A page of figures (JSON envelope), or every matching figure as CSV.")
 def read_metrics(
     request: Request,
     conn: ConnDep,
@@ -90,7 +81,7 @@ def _total(conn: Connection, where: ColumnElement[bool]) -> int:
     return int(conn.execute(metric_select(func.count()).where(where)).scalar_one())
 
 
-@router.get(
+@METRICS.routes.get(
     "/{metric_id}",
     summary="One figure",
     operation_id="get_metric",
@@ -125,6 +116,3 @@ def read_metric(
 
     # The filename is used only once build() found the metric, so it is a slug.
     return respond(request, conn, build, fmt=fmt, filename=f"metric-{metric_id}")
-
-
-METRICS = Collection("metrics", "metric", "The figures", routes=router)
