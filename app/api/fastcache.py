@@ -72,9 +72,6 @@ class FastCache:
         self._token: int | None = None
         self.hits = 0
 
-    def clear(self) -> None:
-        self._entries.clear()
-
     async def handle(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
         if self.version is None or scope["type"] != "http" or scope["method"] != "GET":
             await app(scope, receive, send)

@@ -77,11 +77,6 @@ class ResponseCache:
                 _, evicted = self._items.popitem(last=False)
                 self._bytes -= len(evicted.body)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
 
 def dataset_signature(conn: Connection) -> tuple[str, dt.datetime]:
     row = conn.execute(text("SELECT signature, loaded_at FROM dataset WHERE id = 1")).first()
