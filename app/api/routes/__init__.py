@@ -7,11 +7,11 @@ from fastapi import APIRouter
 from app.api.collections import Collection
 from app.api.routes.checks import CHECKS
 from app.api.routes.citations import CITATIONS
-from app.api.routes.collections import DESTINATIONS, PERIODS, REPORTS, SOURCES
+from app.api.routes.collections import SIMPLE
 from app.api.routes.metrics import METRICS
 
 API_PREFIX = "/v1"
-COLLECTIONS: tuple[Collection, ...] = (METRICS, CITATIONS, SOURCES, REPORTS, PERIODS, DESTINATIONS, CHECKS)
+COLLECTIONS: tuple[Collection, ...] = (METRICS, CITATIONS, *SIMPLE, CHECKS)
 
 
 def api_router() -> APIRouter:

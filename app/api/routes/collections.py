@@ -164,3 +164,5 @@ DESTINATIONS = Collection(
     ),
     csv_row=destination_csv_row,
 )
+SIMPLE = (SOURCES, REPORTS, PERIODS, DESTINATIONS)
+"""Registered in app.api.routes, in this order: a new small collection is one entry here."""
