@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -72,7 +73,6 @@ def _sqlite_engine(
 
 def _install_sqlite_timeout(dbapi_conn: sqlite3.Connection, statement_timeout_ms: int) -> None:
     """Abort any statement running longer than the timeout (SQLite has no statement_timeout)."""
-    import time
 
     state = {"deadline": 0.0}
 

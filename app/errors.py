@@ -126,7 +126,8 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
         location = loc[0] if loc else "query"
-        name = loc[1] if len(loc) > 1 else location  # list items ("unit", 0) are reported as the parameter
+        # List items ("unit", 0) are reported as the parameter; a query model's own check names its parameter.
+        name = loc[1] if len(loc) > 1 else str((err.get("ctx") or {}).get("parameter", location))
         errors.append({"name": safe_name(name), "in": location, "reason": _validation_reason(err)})
     detail = "; ".join(f"{e['name']}: {e['reason']}" for e in errors) or "invalid request"
     return problem_response(request, 400, "invalid-parameter", detail, title="Invalid parameter", errors=errors)

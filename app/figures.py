@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-from app.models import Qualifier
+from app.vocabulary import Qualifier
 
 _MULTIPLIERS = {
     "": 1,

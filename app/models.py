@@ -1,4 +1,4 @@
-"""Tables of the dataset (written only by the loader) and the Public models the API returns.
+"""Tables of the dataset, written only by the loader (the API's Public models are in app.schemas).
 
 Every figure is a claim as reported: a metric stores the source's wording (`value_text`), its
 qualifier and the bounds it implies, never a restated "true" value.
@@ -10,8 +10,37 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, MetaData, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, MetaData, String, Table
 from sqlmodel import Field, SQLModel
+
+from app.vocabulary import (
+    CheckKind,
+    CheckRole,
+    CheckStatus,
+    CitationLocation,
+    DestinationKind,
+    Holds,
+    MemberBasis,
+    Membership,
+    PeriodKind,
+    Qualifier,
+    Unit,
+)
+
+# The enums are the vocabulary's (app.vocabulary); they stay importable from here too.
+__all__ = [
+    "CheckKind",
+    "CheckRole",
+    "CheckStatus",
+    "CitationLocation",
+    "DestinationKind",
+    "Holds",
+    "MemberBasis",
+    "Membership",
+    "PeriodKind",
+    "Qualifier",
+    "Unit",
+]
 
 # Constraint names are deterministic so migrations and `alembic check` agree on both databases.
 SQLModel.metadata.naming_convention = {
@@ -24,61 +53,17 @@ SQLModel.metadata.naming_convention = {
 metadata: MetaData = SQLModel.metadata
 
 
-class Unit(StrEnum):
-    persons = "persons"
-    cases = "cases"
-    USD = "USD"
-
-
-class Qualifier(StrEnum):
-    """How the source bounds a figure.
-
-    exact: printed as a single number with no qualifying words (lower = upper, both inclusive).
-    more_than: "more than X" (lower = X exclusive, no upper bound).
-    at_least: "X or more", "at least X" (lower = X inclusive, no upper bound).
-    between: "between X and Y" (lower = X, upper = Y, both inclusive).
-    approximately: "about X" (lower = upper = X; the figure is stated as approximate).
-    """
-
-    exact = "exact"
-    more_than = "more_than"
-    at_least = "at_least"
-    between = "between"
-    approximately = "approximately"
-
-
-class PeriodKind(StrEnum):
-    instant = "instant"
-    interval = "interval"
-
-
-class DestinationKind(StrEnum):
-    territory = "territory"
-    country = "country"
-    region = "region"
-    aggregate = "aggregate"
-
-
-class Membership(StrEnum):
-    closed = "closed"
-    open = "open"
-
-
-class MemberBasis(StrEnum):
-    source = "source"
-    interpretation = "interpretation"
-
-
-class CitationLocation(StrEnum):
-    headline = "headline"
-    lead = "lead"
-    body = "body"
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a table model, for queries that select columns rather than objects."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 # --- sources and reports -------------------------------------------------------------------
 
 
-class SourceBase(SQLModel):
+class Source(SQLModel, table=True):
+    __tablename__ = "sources"
     id: str = Field(primary_key=True, max_length=100, description="Stable slug.")
     title: str = Field(description="Title as printed.")
     publisher: str
@@ -89,10 +74,6 @@ class SourceBase(SQLModel):
     language: str = Field(max_length=35, description="BCP 47 language tag.")
 
 
-class Source(SourceBase, table=True):
-    __tablename__ = "sources"
-
-
 class ReportSource(SQLModel, table=True):
     """Which sources describe which report."""
 
@@ -101,7 +82,17 @@ class ReportSource(SQLModel, table=True):
     source_id: str = Field(foreign_key="sources.id", primary_key=True, index=True)
 
 
-class ReportBase(SQLModel):
+class Report(SQLModel, table=True):
+    __tablename__ = "reports"
+    __table_args__ = (
+        CheckConstraint(
+            "issued_start IS NULL OR issued_end IS NULL OR issued_start <= issued_end", name="issued_range"
+        ),
+        CheckConstraint(
+            "transmitted_start IS NULL OR transmitted_end IS NULL OR transmitted_start <= transmitted_end",
+            name="transmitted_range",
+        ),
+    )
     id: str = Field(primary_key=True, max_length=100)
     description: str = Field(description="What the report is about; the source gives no title.")
     issuers: list[str] = Field(sa_column=Column(JSON, nullable=False))
@@ -117,23 +108,12 @@ class ReportBase(SQLModel):
     note: str | None = None
 
 
-class Report(ReportBase, table=True):
-    __tablename__ = "reports"
-    __table_args__ = (
-        CheckConstraint(
-            "issued_start IS NULL OR issued_end IS NULL OR issued_start <= issued_end", name="issued_range"
-        ),
-        CheckConstraint(
-            "transmitted_start IS NULL OR transmitted_end IS NULL OR transmitted_start <= transmitted_end",
-            name="transmitted_range",
-        ),
-    )
-
-
 # --- periods, destinations, vocabulary -----------------------------------------------------
 
 
-class PeriodBase(SQLModel):
+class Period(SQLModel, table=True):
+    __tablename__ = "periods"
+    __table_args__ = (CheckConstraint("start_date <= end_date", name="start_before_end"),)
     id: str = Field(primary_key=True, max_length=100)
     label: str = Field(description="As the source words it.")
     kind: PeriodKind
@@ -142,12 +122,8 @@ class PeriodBase(SQLModel):
     iso: str = Field(description="ISO 8601 form: a date for an instant, start/end years for an interval.")
 
 
-class Period(PeriodBase, table=True):
-    __tablename__ = "periods"
-    __table_args__ = (CheckConstraint("start_date <= end_date", name="start_before_end"),)
-
-
-class DestinationBase(SQLModel):
+class Destination(SQLModel, table=True):
+    __tablename__ = "destinations"
     id: str = Field(primary_key=True, max_length=100)
     name: str = Field(description="As the source names it.")
     label: str = Field(description="Plain English name.")
@@ -155,10 +131,6 @@ class DestinationBase(SQLModel):
     code: str | None = Field(default=None, max_length=2, index=True, description="ISO 3166-1 alpha-2.")
     membership: Membership | None = Field(default=None, description="For groups: closed or open member list.")
     note: str | None = None
-
-
-class Destination(DestinationBase, table=True):
-    __tablename__ = "destinations"
 
 
 class DestinationMember(SQLModel, table=True):
@@ -188,7 +160,16 @@ class Population(SQLModel, table=True):
 # --- metrics and citations -----------------------------------------------------------------
 
 
-class MetricBase(SQLModel):
+class Metric(SQLModel, table=True):
+    __tablename__ = "metrics"
+    __table_args__ = (
+        # destination and period together (`?destination=...&period=...`): a few rows out of a million
+        Index("ix_metrics_destination_id_period_id", "destination_id", "period_id"),
+        CheckConstraint("lower IS NULL OR upper IS NULL OR lower <= upper", name="lower_le_upper"),
+        CheckConstraint("(lower IS NULL) = (lower_inclusive IS NULL)", name="lower_flag"),
+        CheckConstraint("(upper IS NULL) = (upper_inclusive IS NULL)", name="upper_flag"),
+        CheckConstraint("lower IS NOT NULL OR upper IS NOT NULL", name="has_bound"),
+    )
     id: str = Field(primary_key=True, max_length=100)
     report_id: str = Field(foreign_key="reports.id", index=True)
     measure: str = Field(foreign_key="measures.id", index=True)
@@ -205,19 +186,8 @@ class MetricBase(SQLModel):
     note: str | None = None
 
 
-class Metric(MetricBase, table=True):
-    __tablename__ = "metrics"
-    __table_args__ = (
-        # destination and period together (`?destination=...&period=...`): a few rows out of a million
-        Index("ix_metrics_destination_id_period_id", "destination_id", "period_id"),
-        CheckConstraint("lower IS NULL OR upper IS NULL OR lower <= upper", name="lower_le_upper"),
-        CheckConstraint("(lower IS NULL) = (lower_inclusive IS NULL)", name="lower_flag"),
-        CheckConstraint("(upper IS NULL) = (upper_inclusive IS NULL)", name="upper_flag"),
-        CheckConstraint("lower IS NOT NULL OR upper IS NOT NULL", name="has_bound"),
-    )
-
-
-class CitationBase(SQLModel):
+class Citation(SQLModel, table=True):
+    __tablename__ = "citations"
     id: str = Field(primary_key=True, max_length=120, description="Metric id and position: `<metric>.<n>`.")
     metric_id: str = Field(foreign_key="metrics.id", index=True, ondelete="CASCADE")
     source_id: str = Field(foreign_key="sources.id", index=True)
@@ -227,10 +197,6 @@ class CitationBase(SQLModel):
     suffix: str | None = Field(default=None, description="Text just after the quote (TextQuoteSelector).")
     section: str | None = Field(default=None, description="Heading the quote sits under; null before any heading.")
     location: CitationLocation
-
-
-class Citation(CitationBase, table=True):
-    __tablename__ = "citations"
 
 
 class Dataset(SQLModel, table=True):
@@ -246,48 +212,17 @@ class Dataset(SQLModel, table=True):
 # --- consistency audit (computed by the loader from seed/checks.yaml; see app/checks) ----------
 
 
-class CheckKind(StrEnum):
-    sum = "sum"
-    subset = "subset"
-    ratio = "ratio"
-    coverage = "coverage"
-    restatement = "restatement"
-
-
-class CheckStatus(StrEnum):
-    """pass: consistent; warn: consistent, but a plausibility rule flags it; fail: the figures as printed
-    cannot all hold under the relation the check declares (a finding about the source, not a load error)."""
-
-    passed = "pass"
-    warn = "warn"
-    fail = "fail"
-
-
-class Holds(StrEnum):
-    """Whether the checked relation holds for every, some or none of the values the stated bounds allow."""
-
-    always = "always"
-    sometimes = "sometimes"
-    never = "never"
-
-
-class CheckRole(StrEnum):
-    part = "part"
-    total = "total"
-    subset = "subset"
-    superset = "superset"
-    numerator = "numerator"
-    denominator = "denominator"
-    reference = "reference"
-    stated = "stated"
-    restated = "restated"
-
-
 def _in(column: str, enum: type[StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
 
 
-class CheckBase(SQLModel):
+class Check(SQLModel, table=True):
+    __tablename__ = "checks"
+    # `kind` is not constrained: the kinds are app.checks.registry's, and a new one needs no migration.
+    __table_args__ = (
+        CheckConstraint(_in("status", CheckStatus), name="status"),
+        CheckConstraint(_in("holds", Holds), name="holds"),
+    )
     id: str = Field(primary_key=True, max_length=100, description="Stable slug, declared in seed/checks.yaml.")
     kind: CheckKind = Field(sa_type=String(16), index=True)
     position: int = Field(description="Order of declaration in seed/checks.yaml.")
@@ -303,15 +238,6 @@ class CheckBase(SQLModel):
     rel_difference: float | None = Field(default=None, description="abs_difference / |expected_value| (a fraction).")
     arithmetic: str = Field(description="The computation, step by step.")
     explanation: str = Field(description="The outcome, neutrally worded.")
-
-
-class Check(CheckBase, table=True):
-    __tablename__ = "checks"
-    # `kind` is not constrained: the kinds are app.checks.registry's, and a new one needs no migration.
-    __table_args__ = (
-        CheckConstraint(_in("status", CheckStatus), name="status"),
-        CheckConstraint(_in("holds", Holds), name="holds"),
-    )
 
 
 class CheckMetric(SQLModel, table=True):

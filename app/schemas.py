@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.models import (
+from app.vocabulary import (
     CheckKind,
     CheckRole,
     CheckStatus,

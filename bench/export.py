@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.api.queries import METRIC_CSV_COLUMNS, M, metric_csv_rows, metric_documents, metric_select
+from app.api.queries import METRIC_CSV_COLUMNS, metric_csv_rows, metric_documents, metric_select, metric_table
 from app.api.representation import _csv_cell
 from app.db import make_engine
 
@@ -49,7 +49,9 @@ def export(database_url: str, out: Path, chunk: int = 2000) -> int:
     try:
         with engine.connect() as conn:
             while True:
-                rows = conn.execute(metric_select().where(M.c.id > last).order_by(M.c.id).limit(chunk)).all()
+                rows = conn.execute(
+                    metric_select().where(metric_table.c.id > last).order_by(metric_table.c.id).limit(chunk)
+                ).all()
                 if not rows:
                     break
                 docs = metric_documents(conn, rows)

@@ -11,11 +11,12 @@ import anyio
 from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
-from pydantic import StringConstraints
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy import Connection
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.errors import ApiProblem, safe_name
+from app.vocabulary import SLUG
 
 
 async def get_conn(request: Request) -> AsyncIterator[Connection]:
@@ -62,11 +63,15 @@ def _declared(route: Any) -> tuple[frozenset[str], frozenset[str]]:
     names: set[str] = set()
     repeatable: set[str] = set()
     for param in _query_params(route.dependant):
-        names.add(param.alias)
         annotation = param.field_info.annotation
-        candidates = [annotation, *get_args(annotation)]
-        if any(get_origin(c) is list or c is list for c in candidates):
-            repeatable.add(param.alias)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):  # a query parameter model
+            fields = [(f.alias or n, f.annotation) for n, f in annotation.model_fields.items()]
+        else:
+            fields = [(param.alias, annotation)]
+        for name, field_type in fields:
+            names.add(name)
+            if any(get_origin(c) is list or c is list for c in (field_type, *get_args(field_type))):
+                repeatable.add(name)
     result = (frozenset(names), frozenset(repeatable))
     _declared_cache[id(route)] = result
     return result
@@ -127,7 +132,7 @@ FormatParam = Annotated[
 LimitParam = Annotated[int, Query(ge=1, le=1000, description="Page size (1-1000).")]
 OffsetParam = Annotated[int, Query(ge=0, le=10**9, description="Rows to skip.")]
 
-IdText = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*(,[a-z0-9][a-z0-9_-]*)*$", max_length=2000)]
+IdText = Annotated[str, StringConstraints(pattern=f"^{SLUG}(,{SLUG})*$", max_length=2000)]
 IdList = Annotated[
     list[IdText] | None,
     Query(description="One or more ids: repeat the parameter or separate with commas.", max_length=50),

@@ -51,7 +51,7 @@ class SQLiteDataVersion:
                 self._conn = None
 
 
-# A request the cache answers must be one the application's own request limits (app.main.RequestLimits,
+# A request the cache answers must be one the application's own request limits (app.api.middleware.RequestLimits,
 # 8 KiB) let through: anything larger, or with a body, or conditional, goes through the whole stack.
 MAX_CACHED_TARGET = 4096
 MAX_CACHED_HEADERS = 4096
@@ -71,9 +71,6 @@ class FastCache:
         self._entries: OrderedDict[Key, Stored] = OrderedDict()
         self._token: int | None = None
         self.hits = 0
-
-    def clear(self) -> None:
-        self._entries.clear()
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
         if self.version is None or scope["type"] != "http" or scope["method"] != "GET":

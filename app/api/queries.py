@@ -1,62 +1,82 @@
-"""Read queries shared by more than one route: metrics with their labels, citations and checks."""
+"""Read queries shared by more than one route: metrics with their labels, citations and checks.
+
+Column lists and document shapes are derived from the tables and the Public models, never retyped.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import ColumnElement, Connection, Select, func, select
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Connection, Select, Table, func, select
 
-from app.models import Citation, Destination, Measure, Metric, Period, Population, Source, metadata
+from app.models import (
+    Check,
+    CheckMetric,
+    Citation,
+    Dataset,
+    Destination,
+    DestinationMember,
+    Measure,
+    Metric,
+    Period,
+    Population,
+    Report,
+    ReportSource,
+    Source,
+    table_of,
+)
+from app.schemas import CitationPublic, DestinationRef, MetricPublic, PeriodRef
+from app.vocabulary import CheckRole
 
-M = Metric.__table__  # type: ignore[attr-defined]
-D = Destination.__table__  # type: ignore[attr-defined]
-P = Period.__table__  # type: ignore[attr-defined]
-ME = Measure.__table__  # type: ignore[attr-defined]
-PO = Population.__table__  # type: ignore[attr-defined]
-C = Citation.__table__  # type: ignore[attr-defined]
-S = Source.__table__  # type: ignore[attr-defined]
+metric_table = table_of(Metric)
+destination_table = table_of(Destination)
+destination_member_table = table_of(DestinationMember)
+period_table = table_of(Period)
+measure_table = table_of(Measure)
+population_table = table_of(Population)
+citation_table = table_of(Citation)
+source_table = table_of(Source)
+report_table = table_of(Report)
+report_source_table = table_of(ReportSource)
+check_table = table_of(Check)
+check_metric_table = table_of(CheckMetric)
+dataset_table = table_of(Dataset)
+
+# A metric document: MetricPublic's fields. The labels come from joined tables; the embedded destination
+# and period are selected as `<field>_<their field>` (their id is the metric's own `<field>_id` column).
+_LABELS = {"measure_label": measure_table.c.label, "population_label": population_table.c.label}
+_EMBEDDED: dict[str, tuple[Table, type[BaseModel]]] = {
+    "destination": (destination_table, DestinationRef),
+    "period": (period_table, PeriodRef),
+}
+_COMPUTED = ("destination", "period", "country_match", "citations", "checks")
+METRIC_KEYS = tuple(MetricPublic.model_fields)
+_ROW_KEYS = tuple(name for name in METRIC_KEYS if name not in _COMPUTED)
+_EMBEDDED_KEYS = {field: tuple(ref.model_fields) for field, (_, ref) in _EMBEDDED.items()}
 
 METRIC_COLUMNS = (
-    M.c.id,
-    M.c.report_id,
-    M.c.measure,
-    ME.c.label.label("measure_label"),
-    M.c.population,
-    PO.c.label.label("population_label"),
-    M.c.unit,
-    M.c.value_text,
-    M.c.qualifier,
-    M.c.lower,
-    M.c.lower_inclusive,
-    M.c.upper,
-    M.c.upper_inclusive,
-    M.c.note,
-    M.c.destination_id,
-    D.c.name.label("destination_name"),
-    D.c.label.label("destination_label"),
-    D.c.kind.label("destination_kind"),
-    D.c.code.label("destination_code"),
-    M.c.period_id,
-    P.c.label.label("period_label"),
-    P.c.kind.label("period_kind"),
-    P.c.iso.label("period_iso"),
-    P.c.start_date.label("period_start"),
-    P.c.end_date.label("period_end"),
+    *(_LABELS[name].label(name) if name in _LABELS else metric_table.c[name] for name in _ROW_KEYS),
+    *(
+        metric_table.c[f"{field}_id"] if key == "id" else table.c[key].label(f"{field}_{key}")
+        for field, (table, _) in _EMBEDDED.items()
+        for key in _EMBEDDED_KEYS[field]
+    ),
 )
 
 
 def metric_select(*columns: Any) -> Select[Any]:
-    cols = columns or METRIC_COLUMNS
     return (
-        select(*cols)
-        .select_from(M)
-        .join(ME, ME.c.id == M.c.measure)
-        .join(PO, PO.c.id == M.c.population)
-        .outerjoin(D, D.c.id == M.c.destination_id)
-        .outerjoin(P, P.c.id == M.c.period_id)
+        select(*(columns or METRIC_COLUMNS))
+        .select_from(metric_table)
+        .join(measure_table, measure_table.c.id == metric_table.c.measure)
+        .join(population_table, population_table.c.id == metric_table.c.population)
+        .outerjoin(destination_table, destination_table.c.id == metric_table.c.destination_id)
+        .outerjoin(period_table, period_table.c.id == metric_table.c.period_id)
     )
 
 
@@ -74,30 +94,32 @@ def fragment_url(url: str, quote_text: str, prefix: str | None, suffix: str | No
     return f"{url}#:~:text={directive}"
 
 
+_CITATION_KEYS = tuple(name for name in CitationPublic.model_fields if name != "url")
+
+
 def citation_document(row: Any, source_url: str) -> dict[str, Any]:
+    values = row._mapping
     return {
-        "id": row.id,
-        "metric_id": row.metric_id,
-        "source_id": row.source_id,
-        "position": row.position,
-        "quote": row.quote,
-        "prefix": row.prefix,
-        "suffix": row.suffix,
-        "section": row.section,
-        "location": row.location,
+        **{name: values[name] for name in _CITATION_KEYS},
         "url": fragment_url(source_url, row.quote, row.prefix, row.suffix),
     }
 
 
 def citations_select() -> Select[Any]:
-    return select(C, S.c.url.label("source_url")).join(S, S.c.id == C.c.source_id)
+    return select(citation_table, source_table.c.url.label("source_url")).join(
+        source_table, source_table.c.id == citation_table.c.source_id
+    )
 
 
 def citations_for(conn: Connection, metric_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not metric_ids:
         return out
-    rows = conn.execute(citations_select().where(C.c.metric_id.in_(metric_ids)).order_by(C.c.metric_id, C.c.position))
+    rows = conn.execute(
+        citations_select()
+        .where(citation_table.c.metric_id.in_(metric_ids))
+        .order_by(citation_table.c.metric_id, citation_table.c.position)
+    )
     for row in rows:
         out[row.metric_id].append(citation_document(row, row.source_url))
     return out
@@ -107,12 +129,12 @@ def checks_for(conn: Connection, metric_ids: Sequence[str]) -> dict[str, list[st
     """Ids of the consistency checks each metric is compared in (a `reference` role, the other figures an
     outlier test measures one ratio against, does not count: see /v1/checks?metric=)."""
     out: dict[str, list[str]] = defaultdict(list)
-    link = metadata.tables.get("check_metrics")
-    if link is None or not metric_ids:
+    if not metric_ids:
         return out
+    link = check_metric_table
     rows = conn.execute(
         select(link.c.metric_id, link.c.check_id)
-        .where(link.c.metric_id.in_(metric_ids), link.c.role != "reference")
+        .where(link.c.metric_id.in_(metric_ids), link.c.role != CheckRole.reference.value)
         .distinct()
         .order_by(link.c.metric_id, link.c.check_id)
     )
@@ -121,49 +143,24 @@ def checks_for(conn: Connection, metric_ids: Sequence[str]) -> dict[str, list[st
     return out
 
 
+def _embedded(values: Any, field: str) -> dict[str, Any] | None:
+    if values[f"{field}_id"] is None:
+        return None
+    return {key: values[f"{field}_{key}"] for key in _EMBEDDED_KEYS[field]}
+
+
 def metric_document(
     row: Any, citations: list[dict[str, Any]], checks: list[str], country_match: str | None = None
 ) -> dict[str, Any]:
-    destination = None
-    if row.destination_id is not None:
-        destination = {
-            "id": row.destination_id,
-            "name": row.destination_name,
-            "label": row.destination_label,
-            "kind": row.destination_kind,
-            "code": row.destination_code,
-        }
-    period = None
-    if row.period_id is not None:
-        period = {
-            "id": row.period_id,
-            "label": row.period_label,
-            "kind": row.period_kind,
-            "iso": row.period_iso,
-            "start_date": row.period_start,
-            "end_date": row.period_end,
-        }
-    return {
-        "id": row.id,
-        "report_id": row.report_id,
-        "measure": row.measure,
-        "measure_label": row.measure_label,
-        "population": row.population,
-        "population_label": row.population_label,
-        "unit": row.unit,
-        "value_text": row.value_text,
-        "qualifier": row.qualifier,
-        "lower": row.lower,
-        "lower_inclusive": row.lower_inclusive,
-        "upper": row.upper,
-        "upper_inclusive": row.upper_inclusive,
-        "destination": destination,
-        "period": period,
+    values = row._mapping
+    computed = {
+        "destination": _embedded(values, "destination"),
+        "period": _embedded(values, "period"),
         "country_match": country_match,
-        "note": row.note,
         "citations": citations,
         "checks": checks,
     }
+    return {name: computed[name] if name in computed else values[name] for name in METRIC_KEYS}
 
 
 def metric_documents(
@@ -181,51 +178,40 @@ def metric_documents(
     ]
 
 
-METRIC_CSV_COLUMNS = (
-    "id",
-    "report_id",
-    "measure",
-    "measure_label",
-    "population",
-    "population_label",
-    "destination_id",
-    "destination_name",
-    "destination_code",
-    "period_id",
-    "period_label",
-    "period_iso",
-    "unit",
-    "value_text",
-    "qualifier",
-    "lower",
-    "lower_inclusive",
-    "upper",
-    "upper_inclusive",
-    "country_match",
-    "note",
-    "quote",
-    "citation_url",
-    "citation_count",
-    "checks",
-)
+def _fields(*names: str) -> dict[str, Callable[[dict[str, Any]], Any]]:
+    return {name: itemgetter(name) for name in names}
+
+
+def _embedded_fields(field: str, *keys: str) -> dict[str, Callable[[dict[str, Any]], Any]]:
+    def getter(key: str) -> Callable[[dict[str, Any]], Any]:
+        return lambda doc: (doc[field] or {}).get(key)
+
+    return {f"{field}_{key}": getter(key) for key in keys}
+
+
+def _joined(key: str) -> Callable[[dict[str, Any]], str]:
+    """Several citations: their quotes (or URLs) joined by a newline, in order."""
+    return lambda doc: "\n".join(c[key] for c in doc["citations"])
+
+
+METRIC_CSV: dict[str, Callable[[dict[str, Any]], Any]] = {
+    **_fields("id", "report_id", "measure", "measure_label", "population", "population_label"),
+    **_embedded_fields("destination", "id", "name", "code"),
+    **_embedded_fields("period", "id", "label", "iso"),
+    **_fields("unit", "value_text", "qualifier", "lower", "lower_inclusive", "upper", "upper_inclusive"),
+    **_fields("country_match", "note"),
+    "quote": _joined("quote"),
+    "citation_url": _joined("url"),
+    "citation_count": lambda doc: len(doc["citations"]),
+    **_fields("checks"),
+}
+"""The flat CSV form of a metric document, column by column, in order."""
+METRIC_CSV_COLUMNS = tuple(METRIC_CSV)
 
 
 def metric_csv_rows(documents: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
-    """Flatten metrics for CSV. Several citations: quotes and URLs joined by a newline, in order."""
     for doc in documents:
-        dest, period, cites = doc["destination"] or {}, doc["period"] or {}, doc["citations"]
-        yield {
-            **{k: v for k, v in doc.items() if k not in ("destination", "period", "citations")},
-            "destination_id": dest.get("id"),
-            "destination_name": dest.get("name"),
-            "destination_code": dest.get("code"),
-            "period_id": period.get("id"),
-            "period_label": period.get("label"),
-            "period_iso": period.get("iso"),
-            "quote": "\n".join(c["quote"] for c in cites),
-            "citation_url": "\n".join(c["url"] for c in cites),
-            "citation_count": len(cites),
-        }
+        yield {column: value(doc) for column, value in METRIC_CSV.items()}
 
 
 def in_list(column: Any, values: Sequence[str]) -> ColumnElement[bool]:

@@ -77,11 +77,6 @@ class ResponseCache:
                 _, evicted = self._items.popitem(last=False)
                 self._bytes -= len(evicted.body)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
 
 def dataset_signature(conn: Connection) -> tuple[str, dt.datetime]:
     row = conn.execute(text("SELECT signature, loaded_at FROM dataset WHERE id = 1")).first()
@@ -215,24 +210,3 @@ def respond(
     for name, value in rendered.headers:
         response.headers[name] = value
     return response
-
-
-def page_links(request: Request, total: int, limit: int, offset: int) -> dict[str, str | None]:
-    """Relative links (never built from the Host header) to this, the next and the previous page."""
-    from urllib.parse import urlencode
-
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "offset")]
-
-    def url(at: int) -> str:
-        return request.url.path + "?" + urlencode([*kept, ("limit", str(limit)), ("offset", str(at))])
-
-    return {
-        "self": url(offset),
-        "next": url(offset + limit) if offset + limit < total else None,
-        "prev": url(max(offset - limit, 0)) if offset > 0 else None,
-        "first": url(0),
-    }
-
-
-def page_document(data: list[Any], total: int, limit: int, offset: int, links: dict[str, str | None]) -> dict[str, Any]:
-    return {"data": data, "total": total, "limit": limit, "offset": offset, "links": links}

@@ -31,7 +31,7 @@ from typing import Any
 
 from app.checks.intervals import Number, Range, total
 from app.checks.wording import range_text
-from app.models import CheckKind, CheckRole, CheckStatus, Holds
+from app.vocabulary import CheckKind, CheckRole, CheckStatus, Holds
 
 Row = Mapping[str, Any]
 

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from app.models import CheckKind
+from app.vocabulary import CheckKind, Slug
 
 if TYPE_CHECKING:
     from app.checks.audit import Auditor
 
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)]
 Text = Annotated[str, StringConstraints(min_length=1)]
 Loc = tuple[str | int, ...]
 Row = Mapping[str, Any]

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from app.models import Holds
+from app.vocabulary import Holds
 
 Number = Fraction
 Bound = int | Fraction

@@ -12,17 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.figures import FigureSyntaxError, parse_figure
-from app.models import (
+from app.vocabulary import (
     CitationLocation,
     DestinationKind,
     MemberBasis,
     Membership,
     PeriodKind,
     Qualifier,
+    Slug,
     Unit,
 )
 
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)]
 Text = Annotated[str, StringConstraints(min_length=1)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 

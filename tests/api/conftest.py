@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -18,6 +19,6 @@ def client(db_url: str) -> Iterator[TestClient]:
         yield test_client
 
 
-def ids(response) -> list[str]:  # type: ignore[no-untyped-def]
+def ids(response: httpx.Response) -> list[str]:
     assert response.status_code == 200, response.text
     return [row["id"] for row in response.json()["data"]]

@@ -98,9 +98,10 @@ def _sent(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
 def test_fast_cache_hits_are_the_uncached_response_byte_for_byte(sqlite_url: str, headers: dict[str, str]) -> None:
     cached_app = create_app(Settings(database_url=sqlite_url))
     uncached_app = create_app(Settings(database_url=sqlite_url, response_cache=False))
-    assert uncached_app.fast_cache is None  # type: ignore[attr-defined]
+    assert uncached_app.fast_cache is None
     with TestClient(cached_app) as cached, TestClient(uncached_app) as fresh:
-        fast = cached_app.fast_cache  # type: ignore[attr-defined]
+        fast = cached_app.fast_cache
+        assert fast is not None
         for url in URLS:
             cached.get(url, headers=headers)
             hits = fast.hits
@@ -119,7 +120,8 @@ def test_fast_cache_leaves_unusual_requests_to_the_application(sqlite_url: str, 
     app = create_app(Settings(database_url=sqlite_url))
     with TestClient(app) as client:
         client.get("/v1/metrics")
-        fast = app.fast_cache  # type: ignore[attr-defined]
+        fast = app.fast_cache
+        assert fast is not None
         hits = fast.hits
         client.get("/v1/metrics", headers=headers)
         assert fast.hits == hits

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 
+from fastapi.testclient import TestClient
+
 from tests.api.conftest import ids
 
 # The three findings about the source: the periods do not reach "more than 1,187,700" (233,000 + 565,000 +
@@ -21,7 +23,7 @@ FAILS = ["sum-periods-vs-settled-2005", "sum-destinations-vs-periods-1985-2005",
 WARNS = ["people-per-case-nordic", "people-per-case-south-east-asia"]
 
 
-def test_filter_by_status(client) -> None:  # type: ignore[no-untyped-def]
+def test_filter_by_status(client: TestClient) -> None:
     assert ids(client.get("/v1/checks?status=fail")) == FAILS
     assert ids(client.get("/v1/checks?status=warn")) == WARNS
     both = ids(client.get("/v1/checks?status=warn&status=fail"))
@@ -29,7 +31,7 @@ def test_filter_by_status(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/v1/checks").json()["total"] == 22
 
 
-def test_filter_by_kind_and_metric(client) -> None:  # type: ignore[no-untyped-def]
+def test_filter_by_kind_and_metric(client: TestClient) -> None:
     assert ids(client.get("/v1/checks?kind=coverage")) == ["coverage-flow-periods-1985-2005"]
     assert len(ids(client.get("/v1/checks?kind=ratio"))) == 10  # nine destinations and their sum
     # A figure's checks are those it is compared in; being a reference for another ratio does not count.
@@ -49,7 +51,7 @@ def test_filter_by_kind_and_metric(client) -> None:  # type: ignore[no-untyped-d
     assert ids(client.get("/v1/checks?metric=no-such-metric")) == []
 
 
-def test_one_check_links_its_metrics(client) -> None:  # type: ignore[no-untyped-def]
+def test_one_check_links_its_metrics(client: TestClient) -> None:
     body = client.get("/v1/checks/sum-periods-vs-settled-2005").json()
     assert body["status"] == "fail" and body["holds"] == "never"
     assert body["observed_value"] == 1_187_000 and body["expected_value"] == 1_187_700
@@ -68,7 +70,7 @@ def test_one_check_links_its_metrics(client) -> None:  # type: ignore[no-untyped
     assert "people-per-case-nordic" not in client.get(f"/v1/metrics/{references[0]}").json()["checks"]
 
 
-def test_unknown_check_and_bad_filters(client) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_check_and_bad_filters(client: TestClient) -> None:
     missing = client.get("/v1/checks/no-such-check")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
@@ -78,7 +80,7 @@ def test_unknown_check_and_bad_filters(client) -> None:  # type: ignore[no-untyp
         assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_csv_matches_json(client) -> None:  # type: ignore[no-untyped-def]
+def test_csv_matches_json(client: TestClient) -> None:
     page = client.get("/v1/checks?limit=1000").json()["data"]
     rows = list(csv.DictReader(io.StringIO(client.get("/v1/checks?format=csv").text)))
     assert [r["id"] for r in rows] == [c["id"] for c in page]

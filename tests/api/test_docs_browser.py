@@ -248,7 +248,7 @@ def test_swagger_ui_lists_operations_and_try_it_out_returns_data(
         operation = page.locator("#operations-metrics-get_metric")
         operation.locator(".opblock-summary-control").click(timeout=budget.ms())
         try_out = operation.locator("button.try-out__btn")
-        # tryItOutEnabled (app/main.py) opens operations in try-it-out mode already: the button then reads "Cancel".
+        # tryItOutEnabled (app/api/docs.py) opens operations in try-it-out mode already: the button then reads "Cancel".
         if "Try it out" in try_out.inner_text(timeout=budget.ms()):
             try_out.click(timeout=budget.ms())
         operation.locator("tr[data-param-name='metric_id'] input").fill(METRIC_ID, timeout=budget.ms())

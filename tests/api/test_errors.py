@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
 HUGE = str(2**63)
 ERROR_PATHS = [
@@ -56,7 +57,7 @@ ERROR_PATHS = [
 @pytest.mark.parametrize(
     ("method", "url", "status", "param"), ERROR_PATHS, ids=[f"{m} {u[:60]}" for m, u, *_ in ERROR_PATHS]
 )
-def test_problem_shape(client, method: str, url: str, status: int, param: str | None) -> None:  # type: ignore[no-untyped-def]
+def test_problem_shape(client: TestClient, method: str, url: str, status: int, param: str | None) -> None:
     response = client.request(method, url)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -82,14 +83,14 @@ def test_problem_shape(client, method: str, url: str, status: int, param: str | 
         "/v1/%3Cimg%20src%3Dx%3E",
     ],
 )
-def test_nothing_reflected_a_browser_could_run(client, url: str) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_reflected_a_browser_could_run(client: TestClient, url: str) -> None:
     response = client.get(url)
     assert 400 <= response.status_code < 500
     assert "<" not in response.text and ">" not in response.text
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_unknown_parameter_is_named_and_known_ones_listed(client) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_parameter_is_named_and_known_ones_listed(client: TestClient) -> None:
     body = client.get("/v1/metrics?destinaton=canada").json()
     assert body["errors"] == [{"name": "destinaton", "in": "query", "reason": "unknown parameter"}]
     assert "destination" in body["detail"]

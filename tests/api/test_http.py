@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
 RESOURCES = [
     "/",
@@ -22,7 +23,7 @@ RESOURCES = [
 
 
 @pytest.mark.parametrize("path", RESOURCES)
-def test_etag_and_conditional_get(client, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_etag_and_conditional_get(client: TestClient, path: str) -> None:
     first = client.get(path)
     assert first.status_code == 200
     etag = first.headers["etag"]
@@ -36,14 +37,14 @@ def test_etag_and_conditional_get(client, path: str) -> None:  # type: ignore[no
     assert client.get(path, headers={"if-none-match": '"other"'}).status_code == 200
 
 
-def test_etag_differs_by_representation(client) -> None:  # type: ignore[no-untyped-def]
+def test_etag_differs_by_representation(client: TestClient) -> None:
     as_json = client.get("/v1/metrics").headers["etag"]
     as_csv = client.get("/v1/metrics?format=csv").headers["etag"]
     page = client.get("/v1/metrics?limit=5").headers["etag"]
     assert len({as_json, as_csv, page}) == 3
 
 
-def test_head_has_headers_and_no_body(client) -> None:  # type: ignore[no-untyped-def]
+def test_head_has_headers_and_no_body(client: TestClient) -> None:
     get = client.get("/v1/metrics")
     head = client.head("/v1/metrics")
     assert head.status_code == 200 and head.content == b""
@@ -52,13 +53,13 @@ def test_head_has_headers_and_no_body(client) -> None:  # type: ignore[no-untype
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
-def test_writes_are_405_with_allow(client, method: str) -> None:  # type: ignore[no-untyped-def]
+def test_writes_are_405_with_allow(client: TestClient, method: str) -> None:
     response = client.request(method, "/v1/metrics")
     assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_cors_any_origin_exposes_link_and_etag(client) -> None:  # type: ignore[no-untyped-def]
+def test_cors_any_origin_exposes_link_and_etag(client: TestClient) -> None:
     response = client.get("/v1/metrics", headers={"origin": "https://example.org"})
     assert response.headers["access-control-allow-origin"] == "*"
     exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
@@ -69,21 +70,21 @@ def test_cors_any_origin_exposes_link_and_etag(client) -> None:  # type: ignore[
     assert preflight.status_code == 200 and "GET" in preflight.headers["access-control-allow-methods"]
 
 
-def test_gzip_for_large_responses(client) -> None:  # type: ignore[no-untyped-def]
+def test_gzip_for_large_responses(client: TestClient) -> None:
     response = client.get("/v1/metrics?limit=1000", headers={"accept-encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
     assert response.json()["total"] == 31
 
 
 @pytest.mark.parametrize("path", ["/v1/metrics", "/v1/nope", "/docs", "/openapi.json"])
-def test_security_headers_everywhere(client, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_security_headers_everywhere(client: TestClient, path: str) -> None:
     response = client.get(path)
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert "server" not in response.headers
 
 
-def test_index_links_every_collection_and_the_docs(client) -> None:  # type: ignore[no-untyped-def]
+def test_index_links_every_collection_and_the_docs(client: TestClient) -> None:
     body = client.get("/").json()
     for name in ("metrics", "citations", "sources", "reports", "periods", "destinations", "docs", "openapi"):
         href = body["links"][name]["href"]
@@ -92,7 +93,7 @@ def test_index_links_every_collection_and_the_docs(client) -> None:  # type: ign
     assert "Epoch Times" in body["attribution"] and len(body["dataset_signature"]) == 64
 
 
-def test_destination_members_and_groups(client) -> None:  # type: ignore[no-untyped-def]
+def test_destination_members_and_groups(client: TestClient) -> None:
     sea = client.get("/v1/destinations/south-east-asia").json()
     assert [(m["code"], m["basis"]) for m in sea["members"]] == [("SG", "source"), ("MY", "source"), ("TH", "source")]
     nordic = client.get("/v1/destinations/nordic").json()
@@ -103,7 +104,7 @@ def test_destination_members_and_groups(client) -> None:  # type: ignore[no-unty
     assert [m["destination_id"] for m in overseas["members"]] == ["hong-kong", "macau"]
 
 
-def test_report_and_source(client) -> None:  # type: ignore[no-untyped-def]
+def test_report_and_source(client: TestClient) -> None:
     report = client.get("/v1/reports/ccp-org-dept-mps-2006-02").json()
     assert report["issued_start"] == "2006-02-15" and report["issued_end"] == "2006-02-28"
     assert report["issued_text"] == "In the second half of February" and report["metric_count"] == 31
@@ -113,7 +114,7 @@ def test_report_and_source(client) -> None:  # type: ignore[no-untyped-def]
     assert source["citation_count"] == 32 and source["report_ids"] == ["ccp-org-dept-mps-2006-02"]
 
 
-def test_citations_filter(client) -> None:  # type: ignore[no-untyped-def]
+def test_citations_filter(client: TestClient) -> None:
     body = client.get("/v1/citations?metric=canada-emigrated-1985-2005,spouses-children-settled-overseas-2005").json()
     assert [c["id"] for c in body["data"]] == [
         "canada-emigrated-1985-2005.1",

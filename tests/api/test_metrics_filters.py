@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.api.conftest import ids
 
@@ -29,17 +30,17 @@ OPEN_ENDED = [  # more_than / at_least: no upper bound
 ]
 
 
-def get_ids(client, query: str) -> list[str]:  # type: ignore[no-untyped-def]
+def get_ids(client: TestClient, query: str) -> list[str]:
     return ids(client.get("/v1/metrics?limit=1000&" + query))
 
 
-def test_all_metrics_sorted_by_id(client) -> None:  # type: ignore[no-untyped-def]
+def test_all_metrics_sorted_by_id(client: TestClient) -> None:
     body = client.get("/v1/metrics?limit=1000").json()
     assert body["total"] == 31
     assert [r["id"] for r in body["data"]] == sorted(r["id"] for r in body["data"])
 
 
-def test_country_sg_finds_south_east_asia_via_group(client) -> None:  # type: ignore[no-untyped-def]
+def test_country_sg_finds_south_east_asia_via_group(client: TestClient) -> None:
     rows = client.get("/v1/metrics?country=SG").json()["data"]
     assert sorted(r["id"] for r in rows) == [
         "south-east-asia-emigrated-1985-2005",
@@ -48,7 +49,7 @@ def test_country_sg_finds_south_east_asia_via_group(client) -> None:  # type: ig
     assert {r["country_match"] for r in rows} == {"group"}
 
 
-def test_country_hk_exact_and_via_the_overseas_aggregate(client) -> None:  # type: ignore[no-untyped-def]
+def test_country_hk_exact_and_via_the_overseas_aggregate(client: TestClient) -> None:
     rows = {r["id"]: r["country_match"] for r in client.get("/v1/metrics?country=hk").json()["data"]}
     assert rows == {
         "hong-kong-emigrated-1985-2005": "exact",
@@ -71,11 +72,11 @@ def test_country_hk_exact_and_via_the_overseas_aggregate(client) -> None:  # typ
         ("CN", []),
     ],
 )
-def test_country(client, code: str, expected: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_country(client: TestClient, code: str, expected: list[str]) -> None:
     assert get_ids(client, f"country={code}") == expected
 
 
-def test_from_to_overlap(client) -> None:  # type: ignore[no-untyped-def]
+def test_from_to_overlap(client: TestClient) -> None:
     # 1985-1990 and 1991-1998 overlap 1990..1995, as does 1985-2005 (18 destination figures); 1999-2005
     # and the end-2005 instant do not.
     assert get_ids(client, "from=1990&to=1995") == sorted(
@@ -83,20 +84,20 @@ def test_from_to_overlap(client) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def test_from_only_includes_instants_and_late_periods(client) -> None:  # type: ignore[no-untyped-def]
+def test_from_only_includes_instants_and_late_periods(client: TestClient) -> None:
     got = get_ids(client, "from=2005-12-31")
     assert len(got) == 1 + 18 + 4
     assert "emigrated-1999-2005" in got and "spouses-children-studying-overseas-2005" in got
     assert "emigrated-1991-1998" not in got
 
 
-def test_to_before_every_period_and_dates(client) -> None:  # type: ignore[no-untyped-def]
+def test_to_before_every_period_and_dates(client: TestClient) -> None:
     assert get_ids(client, "to=1984") == []
     assert get_ids(client, "from=1991-01-01&to=1991-01-01") == sorted(["emigrated-1991-1998", *DEST_PEOPLE, *CASES])
     assert get_ids(client, "from=1990-12-31&to=1990-12-31") == sorted(["emigrated-1985-1990", *DEST_PEOPLE, *CASES])
 
 
-def test_value_min_within(client) -> None:  # type: ignore[no-untyped-def]
+def test_value_min_within(client: TestClient) -> None:
     assert get_ids(client, "value_min=150000&match=within") == sorted(
         [
             "spouses-children-settled-overseas-2005",
@@ -119,14 +120,14 @@ def test_value_min_within(client) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def test_value_min_overlaps_counts_open_upper_as_infinite(client) -> None:  # type: ignore[no-untyped-def]
+def test_value_min_overlaps_counts_open_upper_as_infinite(client: TestClient) -> None:
     within = set(get_ids(client, "value_min=150000&match=within"))
     overlaps = set(get_ids(client, "value_min=150000"))
     # 'more than 138,300' can exceed 150,000; 'between 120,000 and 150,000' reaches it (inclusive).
     assert overlaps - within == {"spouses-children-studying-overseas-2005", "spouses-children-in-import-export-trade"}
 
 
-def test_value_max_within_needs_a_closed_upper_bound(client) -> None:  # type: ignore[no-untyped-def]
+def test_value_max_within_needs_a_closed_upper_bound(client: TestClient) -> None:
     assert get_ids(client, "value_max=150000&match=within") == sorted(
         [
             "macau-emigrated-1985-2005",
@@ -139,7 +140,7 @@ def test_value_max_within_needs_a_closed_upper_bound(client) -> None:  # type: i
     )
 
 
-def test_exclusive_lower_bound_respected(client) -> None:  # type: ignore[no-untyped-def]
+def test_exclusive_lower_bound_respected(client: TestClient) -> None:
     # 'more than 200,750' cannot be 200,750 or less; 'more than 200,000', '>153,000', '>138,300' can.
     assert get_ids(client, "value_min=200000&value_max=200750") == [
         "senior-cadre-family-asset-owners",
@@ -149,7 +150,7 @@ def test_exclusive_lower_bound_respected(client) -> None:  # type: ignore[no-unt
     assert "senior-cadre-spouses-children-settled-overseas-2005" in get_ids(client, "value_min=200000&value_max=200751")
 
 
-def test_unit_cases_sorted_by_lower_descending(client) -> None:  # type: ignore[no-untyped-def]
+def test_unit_cases_sorted_by_lower_descending(client: TestClient) -> None:
     rows = client.get("/v1/metrics?unit=cases&sort=-lower").json()["data"]
     assert [(r["destination"]["id"], r["lower"]) for r in rows] == [
         ("canada", 54000),
@@ -164,7 +165,7 @@ def test_unit_cases_sorted_by_lower_descending(client) -> None:  # type: ignore[
     ]
 
 
-def test_sort_upper_puts_nulls_last_both_ways(client) -> None:  # type: ignore[no-untyped-def]
+def test_sort_upper_puts_nulls_last_both_ways(client: TestClient) -> None:
     for sort in ("upper", "-upper"):
         rows = client.get(f"/v1/metrics?limit=1000&sort={sort}").json()["data"]
         uppers = [r["upper"] for r in rows]
@@ -174,7 +175,7 @@ def test_sort_upper_puts_nulls_last_both_ways(client) -> None:  # type: ignore[n
         assert closed == sorted(closed, reverse=sort.startswith("-"))
 
 
-def test_sort_period_and_destination(client) -> None:  # type: ignore[no-untyped-def]
+def test_sort_period_and_destination(client: TestClient) -> None:
     rows = client.get("/v1/metrics?limit=1000&sort=period").json()["data"]
     starts = [r["period"]["start_date"] if r["period"] else None for r in rows]
     assert starts[0] == "1985-01-01" and starts[-1] is None
@@ -233,17 +234,17 @@ def test_sort_period_and_destination(client) -> None:  # type: ignore[no-untyped
         ),
     ],
 )
-def test_filters(client, query: str, expected: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_filters(client: TestClient, query: str, expected: list[str]) -> None:
     assert get_ids(client, query) == sorted(expected)
 
 
-def test_every_row_satisfies_its_filters(client) -> None:  # type: ignore[no-untyped-def]
+def test_every_row_satisfies_its_filters(client: TestClient) -> None:
     for row in client.get("/v1/metrics?limit=1000&unit=persons&qualifier=exact&period=1985-2005").json()["data"]:
         assert row["unit"] == "persons" and row["qualifier"] == "exact" and row["period"]["id"] == "1985-2005"
         assert row["lower"] == row["upper"] and row["lower_inclusive"] and row["upper_inclusive"]
 
 
-def test_metric_by_id_carries_everything_to_read_it_alone(client) -> None:  # type: ignore[no-untyped-def]
+def test_metric_by_id_carries_everything_to_read_it_alone(client: TestClient) -> None:
     body = client.get("/v1/metrics/canada-emigrated-1985-2005").json()
     assert body["value_text"] == "225,000" and body["lower"] == body["upper"] == 225000
     assert body["unit"] == "persons" and body["qualifier"] == "exact"
@@ -256,7 +257,7 @@ def test_metric_by_id_carries_everything_to_read_it_alone(client) -> None:  # ty
     assert "#:~:text=" in cite["url"] and "Canada%2C%20225%2C000%20people" in cite["url"]
 
 
-def test_total_has_one_metric_with_two_citations(client) -> None:  # type: ignore[no-untyped-def]
+def test_total_has_one_metric_with_two_citations(client: TestClient) -> None:
     body = client.get("/v1/metrics/spouses-children-settled-overseas-2005").json()
     assert body["qualifier"] == "more_than" and body["lower"] == 1187700 and body["lower_inclusive"] is False
     assert body["upper"] is None and body["upper_inclusive"] is None

@@ -8,6 +8,7 @@ import itertools
 import re
 
 import pytest
+from fastapi.testclient import TestClient
 
 COLLECTIONS = [
     "/v1/metrics",
@@ -25,7 +26,7 @@ def _link_header(value: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("limit", [1, 3, 7, 31, 1000])
-def test_walking_next_links_visits_every_metric_once(client, limit: int) -> None:  # type: ignore[no-untyped-def]
+def test_walking_next_links_visits_every_metric_once(client: TestClient, limit: int) -> None:
     url: str | None = f"/v1/metrics?unit=persons&limit={limit}"
     seen: list[str] = []
     pages = 0
@@ -43,7 +44,7 @@ def test_walking_next_links_visits_every_metric_once(client, limit: int) -> None
 
 
 @pytest.mark.parametrize("limit", [1, 3, 7, 31])
-def test_keyset_pages_walk_the_offset_order_both_ways(client, limit: int) -> None:  # type: ignore[no-untyped-def]
+def test_keyset_pages_walk_the_offset_order_both_ways(client: TestClient, limit: int) -> None:
     everything = [row["id"] for row in client.get("/v1/metrics?unit=persons&limit=1000").json()["data"]]
     url: str | None = f"/v1/metrics?unit=persons&limit={limit}&after={everything[0]}"
     seen, pages = [everything[0]], []
@@ -63,7 +64,7 @@ def test_keyset_pages_walk_the_offset_order_both_ways(client, limit: int) -> Non
     assert client.get(pages[0]["links"]["prev"]).json()["data"][0]["id"] == everything[0]
 
 
-def test_keyset_page_with_offset_and_errors(client) -> None:  # type: ignore[no-untyped-def]
+def test_keyset_page_with_offset_and_errors(client: TestClient) -> None:
     everything = [row["id"] for row in client.get("/v1/metrics").json()["data"]]
     body = client.get(f"/v1/metrics?after={everything[3]}&offset=2&limit=4").json()
     assert [row["id"] for row in body["data"]] == everything[6:10]
@@ -81,7 +82,7 @@ def test_keyset_page_with_offset_and_errors(client) -> None:  # type: ignore[no-
     assert client.get("/v1/metrics?after=Not%20an%20id").status_code == 400
 
 
-def test_links_keep_filters_and_are_relative(client) -> None:  # type: ignore[no-untyped-def]
+def test_links_keep_filters_and_are_relative(client: TestClient) -> None:
     body = client.get("/v1/metrics?unit=cases&sort=-lower&limit=2&offset=4", headers={"host": "evil.example"}).json()
     links = body["links"]
     assert links["self"].startswith("/v1/metrics?") and "evil" not in str(links)
@@ -91,13 +92,13 @@ def test_links_keep_filters_and_are_relative(client) -> None:  # type: ignore[no
     assert last["links"]["next"] is None and len(last["data"]) == 1
 
 
-def test_offset_past_the_end_is_an_empty_page(client) -> None:  # type: ignore[no-untyped-def]
+def test_offset_past_the_end_is_an_empty_page(client: TestClient) -> None:
     body = client.get("/v1/metrics?offset=500").json()
     assert body["data"] == [] and body["total"] == 31 and body["links"]["next"] is None
 
 
 @pytest.mark.parametrize("path", COLLECTIONS)
-def test_every_collection_pages_and_has_csv(client, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_collection_pages_and_has_csv(client: TestClient, path: str) -> None:
     body = client.get(path + "?limit=1000").json()
     assert set(body) == {"data", "total", "limit", "offset", "links"} and body["total"] == len(body["data"]) > 0
     response = client.get(path, headers={"accept": "text/csv"})
@@ -116,7 +117,7 @@ def _json_cell(value: object) -> str:
     return str(value)
 
 
-def test_metrics_csv_round_trips_to_the_json_values(client) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_csv_round_trips_to_the_json_values(client: TestClient) -> None:
     data = client.get("/v1/metrics?limit=1000&sort=-lower").json()["data"]
     text = client.get("/v1/metrics?format=csv&sort=-lower").text
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -144,7 +145,7 @@ def test_metrics_csv_round_trips_to_the_json_values(client) -> None:  # type: ig
             assert int(row["lower"]) == doc["lower"]
 
 
-def test_csv_by_accept_equals_csv_by_format(client) -> None:  # type: ignore[no-untyped-def]
+def test_csv_by_accept_equals_csv_by_format(client: TestClient) -> None:
     by_accept = client.get("/v1/metrics?unit=USD", headers={"accept": "text/csv"})
     by_format = client.get("/v1/metrics?unit=USD&format=csv")
     assert by_accept.content == by_format.content
@@ -156,7 +157,7 @@ def test_csv_by_accept_equals_csv_by_format(client) -> None:  # type: ignore[no-
     )
 
 
-def test_single_metric_csv(client) -> None:  # type: ignore[no-untyped-def]
+def test_single_metric_csv(client: TestClient) -> None:
     response = client.get("/v1/metrics/canada-emigrated-1985-2005?format=csv")
     (row,) = list(csv.DictReader(io.StringIO(response.text)))
     assert row["lower"] == row["upper"] == "225000" and row["destination_code"] == "CA"

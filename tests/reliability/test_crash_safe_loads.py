@@ -35,7 +35,14 @@ from app.config import Settings
 from app.loader.load import signature_of
 from app.loader.seed import read_seed
 from app.main import create_app
-from tests.conftest import BACKENDS, SEED_DIR, dump_database, load_seed
+from tests.conftest import (
+    BACKENDS,
+    SEED_DIR,
+    create_postgres_database,
+    drop_postgres_database,
+    dump_database,
+    load_seed,
+)
 from tests.reliability.conftest import base_env
 from tests.test_loader import edit, removable_metric, remove_metric
 
@@ -182,7 +189,6 @@ def loaded_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[
         load_seed(url)
         yield backend, url
         return
-    from tests.conftest import create_postgres_database, drop_postgres_database
 
     admin_url = request.getfixturevalue("postgres_admin_url")
     url = create_postgres_database(admin_url, template=request.getfixturevalue("postgres_template"))

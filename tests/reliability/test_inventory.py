@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 
-from app.main import DOCS_ASSETS
+from app.api.deps import get_conn
+from app.api.docs import DOCS_ASSETS
+from app.config import Settings
+from app.main import create_app
+from tests.reliability.conftest import problem_violations
 
 HEALTH = {"/health/live", "/health/ready"}
 DOCS = {"/openapi.json", "/docs", "/redoc", "/static/redoc.standalone.js"}
@@ -39,9 +44,10 @@ def _routes(routes: list[Any], prefix: str = "") -> list[tuple[str, frozenset[st
 
 def test_routes_served_are_the_documented_ones_and_nothing_else(client: TestClient) -> None:
     app = client.app
+    assert isinstance(app, FastAPI)
     document = client.get("/openapi.json").json()
     documented = set(document["paths"])
-    served = _routes(app.routes)  # type: ignore[attr-defined]
+    served = _routes(app.routes)
     paths = {path for path, _ in served}
     assert paths == documented | HEALTH | DOCS | {"/static/*"}, paths ^ (documented | HEALTH | DOCS)
     assert len(paths) == len(served), "a path is registered twice"
@@ -51,7 +57,7 @@ def test_routes_served_are_the_documented_ones_and_nothing_else(client: TestClie
     for path, item in document["paths"].items():
         assert set(item) == {"get"}, path
     assert {p.name for p in DOCS_ASSETS.iterdir()} == STATIC_FILES
-    assert app.debug is False  # type: ignore[attr-defined]
+    assert app.debug is False
     print(
         f"\nserved: {len(documented)} OpenAPI paths + {sorted(HEALTH)} + {sorted(DOCS)} + /static/ "
         f"({', '.join(sorted(STATIC_FILES))})"
@@ -100,10 +106,6 @@ def test_no_debug_pages_and_no_cookies_anywhere(client: TestClient) -> None:
 
 def test_an_unhandled_error_shows_no_debug_page(db_url: str) -> None:
     """With `debug` off, an exception in a route is a 500 problem without traceback, not Starlette's page."""
-    from app.api.deps import get_conn
-    from app.config import Settings
-    from app.main import create_app
-    from tests.reliability.conftest import problem_violations
 
     app = create_app(Settings(database_url=db_url))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from app.api.middleware import MAX_HEADER_BYTES, MAX_URL_BYTES
 from app.config import Settings
-from app.main import MAX_HEADER_BYTES, MAX_URL_BYTES, create_app
+from app.main import create_app
 from tests.reliability.conftest import Server, problem_violations
 
 NEVER_ENDS = {
@@ -186,7 +188,6 @@ def test_more_concurrent_requests_than_connections_do_not_starve_the_pool(db_url
     """64 requests at once, each a different (uncached) query, on a pool of 2 + 1 connections: every one
     answers 200. Requests wait for a connection on the event loop; before they did in worker threads, and
     then the threads holding connections could not run: every request waited out POOL_TIMEOUT_S for a 503."""
-    from concurrent.futures import ThreadPoolExecutor
 
     with Server(db_url, tmp_path, pool_size="2", pool_max_overflow="1", pool_timeout_s="5") as server:
         server.wait_ready()

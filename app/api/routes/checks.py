@@ -8,47 +8,27 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Query, Request
 from sqlalchemy import Connection, and_, func, select, true
 from starlette.responses import Response
 
+from app.api.collections import Collection
 from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
-from app.api.queries import in_list
-from app.api.representation import Payload, negotiate, page_document, page_links, respond
-from app.api.routes._listing import item_response
-from app.errors import problem_responses
-from app.models import Check, CheckKind, CheckMetric, CheckRole, CheckStatus
-from app.schemas import CheckPublic, Page
+from app.api.pagination import offset_page
+from app.api.queries import check_metric_table, check_table, in_list
+from app.api.representation import Payload, negotiate, respond
+from app.schemas import CheckPublic
+from app.vocabulary import CheckKind, CheckRole, CheckStatus
 
-router = APIRouter(prefix="/v1/checks", tags=["checks"])
-
-K = Check.__table__  # type: ignore[attr-defined]
-KM = CheckMetric.__table__  # type: ignore[attr-defined]
-
-FIELDS = (
-    "id",
-    "kind",
-    "statement",
-    "status",
-    "holds",
-    "unit",
-    "expected_text",
-    "observed_text",
-    "expected_value",
-    "observed_value",
-    "abs_difference",
-    "rel_difference",
-    "arithmetic",
-    "explanation",
-)
-CSV_COLUMNS = (*FIELDS, "metrics")
-CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
+FIELDS = tuple(name for name in CheckPublic.model_fields if name != "metrics")
 
 
 def taking_part(metric_ids: list[str]) -> Any:
     """Checks in which one of these figures is compared (not merely a reference for another's ratio)."""
-    return K.c.id.in_(
-        select(KM.c.check_id).where(in_list(KM.c.metric_id, metric_ids), KM.c.role != CheckRole.reference.value)
+    return check_table.c.id.in_(
+        select(check_metric_table.c.check_id).where(
+            in_list(check_metric_table.c.metric_id, metric_ids), check_metric_table.c.role != CheckRole.reference.value
+        )
     )
 
 
@@ -56,9 +36,9 @@ def _documents(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
     inputs: dict[str, list[dict[str, str]]] = defaultdict(list)
     if rows:
         links = conn.execute(
-            select(KM.c.check_id, KM.c.metric_id, KM.c.role)
-            .where(KM.c.check_id.in_([r.id for r in rows]))
-            .order_by(KM.c.check_id, KM.c.position)
+            select(check_metric_table.c.check_id, check_metric_table.c.metric_id, check_metric_table.c.role)
+            .where(check_metric_table.c.check_id.in_([r.id for r in rows]))
+            .order_by(check_metric_table.c.check_id, check_metric_table.c.position)
         )
         for link in links:
             inputs[link.check_id].append(
@@ -71,13 +51,28 @@ def _csv_row(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "metrics": " ".join(f"{m['metric_id']}:{m['role']}" for m in doc["metrics"])}
 
 
-@router.get(
-    "",
-    summary="List consistency checks",
-    operation_id="list_checks",
-    response_model=Page[CheckPublic],
-    responses={200: CSV_200, **problem_responses(400, 503)},
+def check_documents(conn: Connection, check_id: str | None) -> list[dict[str, Any]]:
+    return _documents(conn, list(conn.execute(select(check_table).where(check_table.c.id == check_id))))
+
+
+CHECKS = Collection(
+    "checks",
+    "check",
+    "Consistency checks: where the figures add up and where they do not",
+    CheckPublic,
+    check_documents,
+    list_summary="List consistency checks",
+    item_summary="One consistency check",
+    item_description=(
+        "One check: the statement, the figures compared with their roles, expected and observed values, the\n"
+        "absolute and relative difference, the arithmetic step by step, and the outcome."
+    ),
+    id_example="sum-periods-vs-settled-2005",
+    csv_row=_csv_row,
 )
+
+
+@CHECKS.list_route()
 def read_checks(
     request: Request,
     conn: ConnDep,
@@ -104,54 +99,19 @@ def read_checks(
     def build(conn: Connection) -> Payload:
         conds = []
         if status:
-            conds.append(in_list(K.c.status, sorted({s.value for s in status})))
+            conds.append(in_list(check_table.c.status, sorted({s.value for s in status})))
         if kind:
-            conds.append(in_list(K.c.kind, sorted({k.value for k in kind})))
+            conds.append(in_list(check_table.c.kind, sorted({k.value for k in kind})))
         metric_ids = split_ids(metric)
         if metric_ids:
             conds.append(taking_part(metric_ids))
         where = and_(true(), *conds)
-        query = select(K).where(where).order_by(K.c.position, K.c.id)
+        query = select(check_table).where(where).order_by(check_table.c.position, check_table.c.id)
         if fmt == "csv":
             docs = _documents(conn, list(conn.execute(query)))
-            return Payload(document=None, csv_rows=lambda: (_csv_row(d) for d in docs), csv_columns=CSV_COLUMNS)
-        total = conn.execute(select(func.count()).select_from(K).where(where)).scalar_one()
+            return Payload(document=None, csv_rows=lambda: (_csv_row(d) for d in docs), csv_columns=CHECKS.columns)
+        total = conn.execute(select(func.count()).select_from(check_table).where(where)).scalar_one()
         docs = _documents(conn, list(conn.execute(query.limit(limit).offset(offset))))
-        links = page_links(request, total, limit, offset)
-        return Payload(document=page_document(docs, total, limit, offset, links), links=links)
+        return offset_page(request, docs, total, limit, offset)
 
     return respond(request, conn, build, fmt=fmt, filename="checks")
-
-
-@router.get(
-    "/{check_id}",
-    summary="One consistency check",
-    operation_id="get_check",
-    response_model=CheckPublic,
-    responses={200: CSV_200, **problem_responses(400, 404, 503)},
-)
-def read_check(
-    request: Request,
-    conn: ConnDep,
-    check_id: Annotated[
-        str,
-        Path(
-            max_length=100,
-            description="Stable id (slug), as listed by the collection.",
-            examples=["sum-periods-vs-settled-2005"],
-        ),
-    ],
-    format: FormatParam = None,
-) -> Response:
-    """One check: the statement, the figures compared with their roles, expected and observed values, the
-    absolute and relative difference, the arithmetic step by step, and the outcome."""
-    return item_response(
-        request,
-        conn,
-        lambda conn: _documents(conn, list(conn.execute(select(K).where(K.c.id == check_id)))),
-        what="check",
-        fmt=negotiate(request, format),
-        filename="check",
-        csv_columns=CSV_COLUMNS,
-        csv_row=_csv_row,
-    )

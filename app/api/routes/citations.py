@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Request
 from sqlalchemy import Connection, and_, func, select, true
 from starlette.responses import Response
 
+from app.api.collections import Collection
 from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
-from app.api.queries import C, citation_document, citations_select, in_list
-from app.api.representation import Payload, negotiate, page_document, page_links, respond
-from app.api.routes._listing import item_response
-from app.errors import problem_responses
-from app.schemas import CitationPublic, Page
-
-router = APIRouter(prefix="/v1/citations", tags=["citations"])
-CSV_COLUMNS = ("id", "metric_id", "source_id", "position", "quote", "prefix", "suffix", "section", "location", "url")
-CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
+from app.api.pagination import offset_page
+from app.api.queries import citation_document, citation_table, citations_select, in_list
+from app.api.representation import Payload, negotiate, respond
+from app.schemas import CitationPublic
 
 
-@router.get(
-    "",
-    summary="List citations",
-    operation_id="list_citations",
-    response_model=Page[CitationPublic],
-    responses={200: CSV_200, **problem_responses(400, 503)},
+def citation_documents(conn: Connection, citation_id: str | None) -> list[dict[str, Any]]:
+    query = citations_select().where(citation_table.c.id == citation_id)
+    return [citation_document(r, r.source_url) for r in conn.execute(query)]
+
+
+CITATIONS = Collection(
+    "citations",
+    "citation",
+    "Verbatim quotes",
+    CitationPublic,
+    citation_documents,
+    list_summary="List citations",
+    item_summary="One citation",
+    item_description="One quote, its context (prefix, suffix, section) and a link to it in the article.",
+    id_example="canada-emigrated-1985-2005.1",
+    id_max_length=120,
 )
+
+
+@CITATIONS.list_route()
 def read_citations(
     request: Request,
     conn: ConnDep,
@@ -42,55 +51,19 @@ def read_citations(
     def build(conn: Connection) -> Payload:
         conds = [
             in_list(col, ids)
-            for col, ids in ((C.c.metric_id, split_ids(metric)), (C.c.source_id, split_ids(source)))
+            for col, ids in (
+                (citation_table.c.metric_id, split_ids(metric)),
+                (citation_table.c.source_id, split_ids(source)),
+            )
             if ids
         ]
         where = and_(true(), *conds)
-        query = citations_select().where(where).order_by(C.c.metric_id, C.c.position)
+        query = citations_select().where(where).order_by(citation_table.c.metric_id, citation_table.c.position)
         if fmt == "csv":
             docs = [citation_document(r, r.source_url) for r in conn.execute(query)]
-            return Payload(document=None, csv_rows=lambda: docs, csv_columns=CSV_COLUMNS)
-        total = conn.execute(select(func.count()).select_from(C).where(where)).scalar_one()
+            return Payload(document=None, csv_rows=lambda: docs, csv_columns=CITATIONS.columns)
+        total = conn.execute(select(func.count()).select_from(citation_table).where(where)).scalar_one()
         docs = [citation_document(r, r.source_url) for r in conn.execute(query.limit(limit).offset(offset))]
-        links = page_links(request, total, limit, offset)
-        return Payload(document=page_document(docs, total, limit, offset, links), links=links)
+        return offset_page(request, docs, total, limit, offset)
 
     return respond(request, conn, build, fmt=fmt, filename="citations")
-
-
-@router.get(
-    "/{citation_id}",
-    summary="One citation",
-    operation_id="get_citation",
-    response_model=CitationPublic,
-    responses={200: CSV_200, **problem_responses(400, 404, 503)},
-)
-def read_citation(
-    request: Request,
-    conn: ConnDep,
-    citation_id: Annotated[
-        str,
-        Path(
-            max_length=120,
-            description="Stable id (slug), as listed by the collection.",
-            examples=["canada-emigrated-1985-2005.1"],
-        ),
-    ],
-    format: FormatParam = None,
-) -> Response:
-    """One quote, its context (prefix, suffix, section) and a link to it in the article."""
-
-    def documents(conn: Connection) -> list[dict[str, Any]]:
-        return [
-            citation_document(r, r.source_url) for r in conn.execute(citations_select().where(C.c.id == citation_id))
-        ]
-
-    return item_response(
-        request,
-        conn,
-        documents,
-        what="citation",
-        fmt=negotiate(request, format),
-        filename="citation",
-        csv_columns=CSV_COLUMNS,
-    )

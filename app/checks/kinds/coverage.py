@@ -9,8 +9,8 @@ from typing import ClassVar
 from pydantic import Field
 
 from app.checks.audit import Auditor, status_of
-from app.checks.declarations import Declaration, Figures, Slug, at
-from app.models import CheckKind, CheckRole, Holds
+from app.checks.declarations import Declaration, Figures, at
+from app.vocabulary import CheckKind, CheckRole, Holds, Slug
 
 
 class CoverageCheck(Declaration):

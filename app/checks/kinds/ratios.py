@@ -19,10 +19,10 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.checks.audit import Auditor, metric_range, status_of
-from app.checks.declarations import Declaration, Figures, Loc, Row, Slug, Text
+from app.checks.declarations import Declaration, Figures, Loc, Row, Text
 from app.checks.intervals import Number, Range, at_most, less_than, median_range, nearest_bounds, quotient
 from app.checks.wording import capital, fmt, range_text
-from app.models import CheckKind, CheckRole, Holds
+from app.vocabulary import CheckKind, CheckRole, Holds, Slug
 
 
 class RatioPair(BaseModel):

@@ -9,11 +9,11 @@ from fractions import Fraction
 from typing import ClassVar
 
 from app.checks.audit import Auditor, metric_range, status_of
-from app.checks.declarations import Declaration, Figures, Loc, Slug
+from app.checks.declarations import Declaration, Figures, Loc
 from app.checks.intervals import Range, gap, intersection, nearest_bounds, within
 from app.checks.wording import capital, fmt, range_text
 from app.figures import printed_step
-from app.models import CheckKind, CheckRole, Holds, Qualifier
+from app.vocabulary import CheckKind, CheckRole, Holds, Qualifier, Slug
 
 
 class RestatementCheck(Declaration):

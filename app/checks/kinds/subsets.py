@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from app.checks.audit import Auditor, metric_range, status_of
-from app.checks.declarations import Declaration, Figures, Loc, Slug, Text
+from app.checks.declarations import Declaration, Figures, Loc, Text
 from app.checks.intervals import Number, at_most, gap, nearest_bounds
 from app.checks.wording import capital, fmt
-from app.models import CheckKind, CheckRole, Holds
+from app.vocabulary import CheckKind, CheckRole, Holds, Slug
 
 
 class SubsetCheck(Declaration):

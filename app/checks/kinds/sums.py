@@ -7,10 +7,10 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from app.checks.audit import Auditor, status_of
-from app.checks.declarations import Declaration, Figures, Slug, Text, at
+from app.checks.declarations import Declaration, Figures, Text, at
 from app.checks.intervals import Range, at_most, entirely_below, equal, gap, nearest_bounds
 from app.checks.wording import capital, fmt, range_text
-from app.models import CheckKind, CheckRole, Holds
+from app.vocabulary import CheckKind, CheckRole, Holds, Slug
 
 
 class SumCheck(Declaration):

@@ -1,0 +1,150 @@
+"""The resource registry: a collection under /v1 declared once (its index entry, its item route and, for
+the small tables, its list route), instead of one hand-written route module per resource."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel
+from sqlalchemy import Connection
+from starlette.responses import Response
+
+from app.api.deps import ConnDep, FormatParam, LimitParam, OffsetParam
+from app.api.pagination import offset_page
+from app.api.representation import Payload, negotiate, respond
+from app.errors import ApiProblem, problem_responses
+from app.schemas import Page
+
+Document = dict[str, Any]
+Documents = Callable[[Connection, str | None], list[Document]]
+"""Every document of a collection in order (`None`), or the one with this id (zero or one)."""
+Endpoint = Callable[..., Response]
+CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
+
+
+def _same(document: Document) -> Document:
+    return document
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One collection: `/v1/<name>` (list) and `/v1/<name>/{<item>_id}` (item).
+
+    With `documents`, the item route is generated, and the list route too unless `routes` declares its own
+    (a filtered list); without it `routes` declares both. `csv_columns` default to the Public model's fields.
+    """
+
+    name: str
+    """Path segment, tag, list operation id and CSV filename: `sources`."""
+    item: str
+    """One item: operation id, path parameter, CSV filename and 404 wording: `source`."""
+    title: str
+    """Its entry in the index."""
+    public: type[BaseModel] | None = None
+    documents: Documents | None = None
+    list_summary: str = ""
+    list_description: str = ""
+    item_summary: str = ""
+    item_description: str = ""
+    id_example: str = ""
+    id_max_length: int = 100
+    csv_columns: tuple[str, ...] = ()
+    csv_row: Callable[[Document], Document] = _same
+    routes: APIRouter = field(default_factory=APIRouter)
+    """Routes the module declares itself (a filtered list, another shape), under the same prefix."""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        if self.csv_columns or self.public is None:
+            return self.csv_columns
+        return tuple(self.public.model_fields)
+
+    def include_in(self, parent: APIRouter) -> None:
+        """Add this collection's routes to `parent` under `/<name>`: the module's own, then the generated."""
+        generated = APIRouter()
+        if self.documents is not None:
+            if not any(getattr(route, "path", None) == "" for route in self.routes.routes):
+                self._add_list_route(generated)
+            self._add_item_route(generated)
+        for router in (self.routes, generated):
+            if router.routes:
+                parent.include_router(router, prefix=f"/{self.name}", tags=[self.name])
+
+    def list_route(
+        self, description: str | None = None, router: APIRouter | None = None
+    ) -> Callable[[Endpoint], Endpoint]:
+        """Declare the list operation (`list_<name>`, a Page of the Public model, or CSV)."""
+        ok = {**CSV_200, "description": description} if description else CSV_200
+        return (router or self.routes).get(
+            "",
+            summary=self.list_summary,
+            description=self.list_description or None,
+            operation_id=f"list_{self.name}",
+            response_model=Page[self.public],  # type: ignore[name-defined]
+            responses={200: ok, **problem_responses(400, 503)},
+        )
+
+    def _add_list_route(self, router: APIRouter) -> None:
+        documents = self._documents()
+
+        def read_list(
+            request: Request,
+            conn: ConnDep,
+            limit: LimitParam = 100,
+            offset: OffsetParam = 0,
+            format: FormatParam = None,
+        ) -> Response:
+            fmt = negotiate(request, format)
+
+            def build(conn: Connection) -> Payload:
+                docs = documents(conn, None)
+                if fmt == "csv":
+                    return self._csv(docs)
+                return offset_page(request, docs[offset : offset + limit], len(docs), limit, offset)
+
+            return respond(request, conn, build, fmt=fmt, filename=self.name)
+
+        self.list_route(router=router)(read_list)
+
+    def _add_item_route(self, router: APIRouter) -> None:
+        documents = self._documents()
+        ItemId = Annotated[
+            str,
+            Path(
+                alias=f"{self.item}_id",
+                title=f"{self.item.title()} Id",
+                max_length=self.id_max_length,
+                description="Stable id (slug), as listed by the collection.",
+                examples=[self.id_example],
+            ),
+        ]
+
+        def read_item(request: Request, conn: ConnDep, item_id: ItemId, format: FormatParam = None) -> Response:
+            fmt = negotiate(request, format)
+
+            def build(conn: Connection) -> Payload:
+                docs = documents(conn, item_id)
+                if not docs:
+                    raise ApiProblem(404, "not-found", f"No {self.item} with this id.", title="Not found")
+                return self._csv(docs, document=docs[0])
+
+            return respond(request, conn, build, fmt=fmt, filename=self.item)
+
+        router.add_api_route(
+            f"/{{{self.item}_id}}",
+            read_item,
+            methods=["GET"],
+            summary=self.item_summary,
+            description=self.item_description,
+            operation_id=f"get_{self.item}",
+            response_model=self.public,
+            responses={200: CSV_200, **problem_responses(400, 404, 503)},
+        )
+
+    def _documents(self) -> Documents:
+        assert self.documents is not None
+        return self.documents
+
+    def _csv(self, docs: list[Document], document: Any = None) -> Payload:
+        return Payload(document=document, csv_rows=lambda: (self.csv_row(d) for d in docs), csv_columns=self.columns)

@@ -1,0 +1,126 @@
+"""The OpenAPI document's text and its patches (Problem schema, no 422, real examples), and the offline docs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse, Response
+
+from app.errors import Problem
+
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+DESCRIPTION = """
+Figures from an internal report by the Organization Department of the CCP Central Committee and the
+Ministry of Public Security (second half of February 2006) on spouses and children of CCP cadres who
+settled abroad, **as reported** by *The Epoch Times* (3 May 2006, updated 11 September 2015).
+
+Every figure is a claim as reported, never restated as fact: it keeps the source's words (`value_text`),
+its qualifier (`exact`, `more_than`, `at_least`, `between`) and the bounds they imply (`lower`, `upper`,
+each inclusive or not; `null` = open), its unit, period and destination, and the verbatim quote it comes
+from, with a link that opens the article at that quote.
+
+Read-only: GET and HEAD only. JSON by default; CSV with `Accept: text/csv` or `format=csv`.
+Errors are RFC 9457 `application/problem+json`.
+"""
+TAGS = [
+    {"name": "metrics", "description": "The figures, with bounds, destination, period and citations."},
+    {"name": "citations", "description": "Verbatim quotes, each linked to its place in the article."},
+    {"name": "sources", "description": "The publication the figures are quoted from."},
+    {"name": "reports", "description": "The report the article describes."},
+    {"name": "periods", "description": "Instants and inclusive year intervals."},
+    {"name": "destinations", "description": "Places as the source names them, with ISO codes and members."},
+    {"name": "index", "description": "What this dataset is, and where everything is."},
+]
+
+
+def mount_docs(app: FastAPI) -> None:
+    """Swagger UI and ReDoc, served from this host (no CDN)."""
+    # ReDoc's sidebar footer always shows its logo from a CDN (no option turns it off): DOCS_CSP blocks it, but
+    # every view then logs a CSP error and tries to leave the host. Serve the bundle with that URL replaced by an
+    # empty data: image, which ReDoc hides (its onError); the rest of the bundle is unchanged. Registered before
+    # the /static mount, so it answers that path. tests/api/test_docs_browser.py fails on any outside request.
+    redoc_js = (DOCS_ASSETS / "redoc.standalone.js").read_bytes()
+    redoc_js = redoc_js.replace(b'src:"https://cdn.redoc.ly/redoc/logo-mini.svg"', b'src:"data:,"')
+    redoc_etag = f'"{hashlib.sha256(redoc_js).hexdigest()[:32]}"'
+
+    @app.get("/static/redoc.standalone.js", include_in_schema=False)
+    def redoc_bundle(request: Request) -> Response:
+        headers = {"ETag": redoc_etag}
+        if_none_match = request.headers.get("if-none-match", "")
+        if any(tag.strip().removeprefix("W/") in (redoc_etag, "*") for tag in if_none_match.split(",")):
+            return Response(status_code=304, headers=headers)
+        return Response(redoc_js, media_type="text/javascript; charset=utf-8", headers=headers)
+
+    app.mount("/static", StaticFiles(directory=DOCS_ASSETS), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=app.title + " - Swagger UI",
+            swagger_js_url="/static/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.png",
+            swagger_ui_parameters={"tryItOutEnabled": True, "displayRequestDuration": True},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=app.title + " - ReDoc",
+            redoc_js_url="/static/redoc.standalone.js",
+            redoc_favicon_url="/static/favicon.png",
+            with_google_fonts=False,
+        )
+
+
+EXAMPLES_FILE = Path(__file__).parent / "openapi_examples.json"
+
+
+def _add_examples(schema: dict[str, Any]) -> None:
+    """Attach to each operation's 200 the real response to an example request (tests keep them current)."""
+    examples = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            example = examples.get(operation.get("operationId"))
+            if example is None:
+                continue
+            content = operation["responses"]["200"].setdefault("content", {})
+            content.setdefault("application/json", {})["example"] = example["example"]
+            if "csv" in example:
+                content.setdefault("text/csv", {"schema": {"type": "string"}})["example"] = example["csv"]
+            operation["responses"]["200"]["description"] += f" Example: `GET {example['url']}`."
+
+
+def patch_openapi(app: FastAPI) -> None:
+    """Add the Problem schema the `responses` entries refer to, drop FastAPI's 422, attach the examples."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}", by_alias=True)
+        for name, definition in problem.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components["Problem"] = problem
+        # Validation errors answer 400 problem+json, not FastAPI's default 422.
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        _add_examples(schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

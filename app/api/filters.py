@@ -1,0 +1,285 @@
+"""Metric filters as data: the query model FastAPI validates (`MetricQuery`) and a table mapping each
+filter to its SQL condition (`FILTERS`). A new filter is one field and one table entry, both here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
+
+from app.api.deps import IdText, split_ids
+from app.api.queries import (
+    citation_table,
+    destination_member_table,
+    destination_table,
+    in_list,
+    measure_table,
+    metric_table,
+    period_table,
+    population_table,
+)
+from app.vocabulary import Qualifier, Slug, Unit
+
+BIG = 10**18
+DATE_OR_YEAR = r"^[1-9][0-9]{3}(-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$"
+MATCH_DOC = (
+    "How a figure's stated range [lower, upper] must relate to [value_min, value_max].\n\n"
+    "- `overlaps` (default): the stated range can fall in it; an open upper bound counts as +infinity. "
+    "`value_min=1000000` keeps 'more than 1,187,700'.\n"
+    "- `within`: the stated range is certainly inside. `value_min=150000&match=within` keeps '225,000' and "
+    "'more than 153,000' but not 'between 120,000 and 150,000'."
+)
+SORT_KEYS = {
+    "id": (metric_table.c.id,),
+    "lower": (metric_table.c.lower,),
+    "upper": (metric_table.c.upper,),
+    "destination": (metric_table.c.destination_id,),
+    "period": (period_table.c.start_date, period_table.c.end_date),
+    "unit": (metric_table.c.unit,),
+    "measure": (metric_table.c.measure,),
+}
+SORT_FIELDS = tuple(SORT_KEYS)
+SORT_PATTERN = r"^-?(" + "|".join(SORT_FIELDS) + r")(,-?(" + "|".join(SORT_FIELDS) + r"))*$"
+IdList = Annotated[
+    list[IdText] | None,
+    Field(description="One or more ids: repeat the parameter or separate with commas.", max_length=50),
+]
+DateOrYear = Annotated[str | None, Field(pattern=DATE_OR_YEAR)]
+Amount = Annotated[int | None, Field(ge=-BIG, le=BIG)]
+
+
+def _date(value: str, *, end: bool) -> dt.date:
+    """A year is its first day (`from`) or its last (`to`)."""
+    if len(value) == 4:
+        return dt.date(int(value), 12, 31) if end else dt.date(int(value), 1, 1)
+    return dt.date.fromisoformat(value)
+
+
+def _invalid(parameter: str, reason: str) -> PydanticCustomError:
+    """An error about one parameter raised by the model validator; app.errors names `parameter` in it."""
+    return PydanticCustomError("invalid_combination", reason, {"parameter": parameter})
+
+
+class MetricQuery(BaseModel):
+    """The query parameters of `/v1/metrics`. The filters combine with AND; list filters match any of their
+    values; an unknown parameter is an error."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    report: IdList = None
+    measure: IdList = None
+    population: IdList = None
+    unit: Annotated[list[Unit] | None, Field(description="persons, cases or USD; repeatable.")] = None
+    qualifier: Annotated[list[Qualifier] | None, Field(description="How the source bounds it; repeatable.")] = None
+    period: IdList = None
+    destination: IdList = None
+    country: Annotated[
+        str | None,
+        Field(
+            pattern=r"^[A-Za-z]{2}$",
+            description=(
+                "ISO 3166-1 alpha-2 code: figures for that country or territory, or for a group that lists it "
+                "(`country_match` says which). `country=SG` finds the South East Asia figures."
+            ),
+            examples=["SG"],
+        ),
+    ] = None
+    from_: Annotated[
+        DateOrYear,
+        Field(
+            alias="from",
+            description=(
+                "Year (`1990`) or date: keep figures whose period overlaps [from, to]. Figures with no period are "
+                "left out when `from` or `to` is given. Must not be after `to` (400)."
+            ),
+            examples=["1990"],
+        ),
+    ] = None
+    to: Annotated[
+        DateOrYear, Field(description="Year or date; see `from`. Must not be before `from` (400).", examples=["1995"])
+    ] = None
+    value_min: Annotated[
+        Amount,
+        Field(
+            description="Lower end of a value range, base units. Must not exceed `value_max` (400).",
+            examples=[150000],
+        ),
+    ] = None
+    value_max: Annotated[
+        Amount, Field(description="Upper end of a value range, base units. Must not be below `value_min` (400).")
+    ] = None
+    match: Annotated[Literal["overlaps", "within"], Field(description=MATCH_DOC)] = "overlaps"
+    q: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="Case-insensitive text search over measure, population, value text and quotes.",
+        ),
+    ] = None
+    # Not filters, but a query model with extra="forbid" declares every parameter of the operation.
+    sort: Annotated[
+        str | None,
+        Field(
+            pattern=SORT_PATTERN,
+            description=(
+                f"Comma-separated keys from {', '.join(SORT_FIELDS)}; prefix `-` for descending. Nulls sort last "
+                "either way; ties break on id."
+            ),
+            examples=["-lower"],
+        ),
+    ] = None
+    limit: Annotated[int, Field(ge=1, le=1000, description="Page size (1-1000).")] = 100
+    offset: Annotated[int, Field(ge=0, le=10**9, description="Rows to skip.")] = 0
+    after: Annotated[
+        Slug | None,
+        Field(
+            description=(
+                "Keyset paging: only the figures that come after this one in the requested order (none if it is not "
+                "among them). In the default order (id) a page then costs the same however deep it is, where "
+                "`offset` grows with the rows it skips. The `next` and `prev` links carry `after` too; `offset` "
+                "still applies, counted from the cursor. CSV ignores it."
+            ),
+            examples=["canada-emigrated-1985-2005"],
+        ),
+    ] = None
+    format: Annotated[
+        Literal["json", "csv"] | None,
+        Field(description="Output format; overrides the Accept header (`text/csv` gives CSV)."),
+    ] = None
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _a_real_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                _date(value, end=False)
+            except ValueError:
+                raise PydanticCustomError("invalid_date", "not a valid date") from None
+        return value
+
+    @model_validator(mode="after")
+    def _ranges_in_order(self) -> MetricQuery:
+        if self.from_ is not None and self.to is not None and self.start > self.end:
+            raise _invalid("from", "is after `to`")
+        if self.value_min is not None and self.value_max is not None and self.value_min > self.value_max:
+            raise _invalid("value_min", "is greater than value_max")
+        return self
+
+    @property
+    def start(self) -> dt.date:
+        assert self.from_ is not None
+        return _date(self.from_, end=False)
+
+    @property
+    def end(self) -> dt.date:
+        assert self.to is not None
+        return _date(self.to, end=True)
+
+
+@dataclass
+class FilterContext:
+    """What a filter may read (the connection) and report back (how each destination matched `country`)."""
+
+    conn: Connection
+    country_match: dict[str, str] = field(default_factory=dict)
+
+
+Condition = ColumnElement[bool]
+Filter = Callable[[MetricQuery, FilterContext], list[Condition]]
+
+
+def _ids(column: Any, name: str) -> Filter:
+    return lambda f, ctx: [in_list(column, ids)] if (ids := split_ids(getattr(f, name))) else []
+
+
+def _enum(column: Any, name: str) -> Filter:
+    return lambda f, ctx: [in_list(column, sorted({v.value for v in getattr(f, name)}))] if getattr(f, name) else []
+
+
+def _country(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+    if f.country is None:
+        return []
+    code = f.country.upper()
+    members = destination_member_table
+    exact = ctx.conn.execute(select(destination_table.c.id).where(destination_table.c.code == code)).scalars()
+    groups = ctx.conn.execute(select(members.c.group_id).where(members.c.code == code)).scalars()
+    ctx.country_match = {**{g: "group" for g in groups.all()}, **{e: "exact" for e in exact.all()}}
+    return [in_list(metric_table.c.destination_id, sorted(ctx.country_match)) if ctx.country_match else false()]
+
+
+def _value_min(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+    """overlaps: some value the source's range allows is >= value_min (null upper = +infinity);
+    within: every one is."""
+    if f.value_min is None:
+        return []
+    m = metric_table.c
+    if f.match == "within":
+        return [and_(m.lower.is_not(None), m.lower >= f.value_min)]
+    return [or_(m.upper.is_(None), m.upper > f.value_min, and_(m.upper == f.value_min, m.upper_inclusive.is_(True)))]
+
+
+def _value_max(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+    """overlaps: some value the source's range allows is <= value_max (null lower = -infinity);
+    within: every one is."""
+    if f.value_max is None:
+        return []
+    m = metric_table.c
+    if f.match == "within":
+        return [and_(m.upper.is_not(None), m.upper <= f.value_max)]
+    return [or_(m.lower.is_(None), m.lower < f.value_max, and_(m.lower == f.value_max, m.lower_inclusive.is_(True)))]
+
+
+def _text(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+    if f.q is None:
+        return []
+    pattern = "%" + f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+    def like(column: Any) -> Condition:
+        return func.lower(column).like(pattern, escape="\\")
+
+    m = metric_table.c
+    quoted = exists().where(citation_table.c.metric_id == m.id, like(citation_table.c.quote))
+    labels = (measure_table.c.label, population_table.c.label, m.value_text, m.measure, m.population)
+    return [or_(*(like(column) for column in labels), quoted)]
+
+
+FILTERS: dict[str, Filter] = {
+    "report": _ids(metric_table.c.report_id, "report"),
+    "measure": _ids(metric_table.c.measure, "measure"),
+    "population": _ids(metric_table.c.population, "population"),
+    "period": _ids(metric_table.c.period_id, "period"),
+    "destination": _ids(metric_table.c.destination_id, "destination"),
+    "unit": _enum(metric_table.c.unit, "unit"),
+    "qualifier": _enum(metric_table.c.qualifier, "qualifier"),
+    "country": _country,
+    "from": lambda f, ctx: [period_table.c.end_date >= f.start] if f.from_ is not None else [],
+    "to": lambda f, ctx: [period_table.c.start_date <= f.end] if f.to is not None else [],
+    "value_min": _value_min,
+    "value_max": _value_max,
+    "q": _text,
+}
+"""Each filter's SQL condition(s), given the validated filters (`match` only qualifies value_min/value_max)."""
+
+
+def conditions(filters: MetricQuery, ctx: FilterContext) -> list[Condition]:
+    return [condition for condition_of in FILTERS.values() for condition in condition_of(filters, ctx)]
+
+
+def order_by(sort: str | None) -> list[Any]:
+    """ORDER BY keys for `sort` (validated by SORT_PATTERN)."""
+    keys: list[Any] = []
+    for item in (sort or "id").split(","):
+        desc = item.startswith("-")
+        for column in SORT_KEYS[item.lstrip("-")]:
+            # Nulls last, either way (an id is never null: its index serves the order).
+            if column is not metric_table.c.id:
+                keys.append(column.is_(None))
+            keys.append(column.desc() if desc else column.asc())
+    keys.append(metric_table.c.id.asc())
+    return keys

@@ -1,0 +1,62 @@
+"""Pagination: the page envelope and its links (offset pages; keyset pages for the metrics)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+
+from app.api.representation import Payload
+
+
+def page_links(request: Request, total: int, limit: int, offset: int) -> dict[str, str | None]:
+    """Relative links (never built from the Host header) to this, the next and the previous page."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "offset")]
+
+    def url(at: int) -> str:
+        return request.url.path + "?" + urlencode([*kept, ("limit", str(limit)), ("offset", str(at))])
+
+    return {
+        "self": url(offset),
+        "next": url(offset + limit) if offset + limit < total else None,
+        "prev": url(max(offset - limit, 0)) if offset > 0 else None,
+        "first": url(0),
+    }
+
+
+def page_document(data: list[Any], total: int, limit: int, offset: int, links: dict[str, str | None]) -> dict[str, Any]:
+    return {"data": data, "total": total, "limit": limit, "offset": offset, "links": links}
+
+
+def offset_page(request: Request, documents: list[Any], total: int, limit: int, offset: int) -> Payload:
+    """An offset page of `documents` (already cut to the page), with its links in the body and the Link header."""
+    links = page_links(request, total, limit, offset)
+    return Payload(document=page_document(documents, total, limit, offset, links), links=links)
+
+
+def keyset_links(
+    request: Request, earlier: list[str], after: str, limit: int, offset: int, last: str | None
+) -> dict[str, str | None]:
+    """Links of a keyset page: `next` after its last row (when more follow), `prev` the page that ends at the
+    cursor. `earlier`: ids of up to limit + 1 rows back from the cursor, the cursor first."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "offset", "after")]
+
+    def url(cursor: str | None, at: int = 0) -> str:
+        params = [*kept, ("limit", str(limit))]
+        params += [("after", cursor)] if cursor is not None else [("offset", str(at))]
+        if cursor is not None and at:
+            params.append(("offset", str(at)))
+        return request.url.path + "?" + urlencode(params)
+
+    prev: str | None
+    if offset > 0:
+        prev = url(after, max(offset - limit, 0))
+    else:
+        prev = None if not earlier else url(earlier[limit] if len(earlier) > limit else None)
+    return {
+        "self": url(after, offset),
+        "next": url(last) if last is not None else None,
+        "prev": prev,
+        "first": url(None),
+    }

@@ -1,0 +1,102 @@
+"""The dataset's controlled vocabulary: every enum and the slug type, shared by the tables, the API,
+the loader and the audit without importing the ORM."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+SLUG = r"[a-z0-9][a-z0-9_-]*"
+"""A stable id: a lower-case ASCII letter or digit, then also `_` and `-`."""
+SLUG_PATTERN = f"^{SLUG}$"
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=100)]
+
+
+class Unit(StrEnum):
+    persons = "persons"
+    cases = "cases"
+    USD = "USD"
+
+
+class Qualifier(StrEnum):
+    """How the source bounds a figure.
+
+    exact: printed as a single number with no qualifying words (lower = upper, both inclusive).
+    more_than: "more than X" (lower = X exclusive, no upper bound).
+    at_least: "X or more", "at least X" (lower = X inclusive, no upper bound).
+    between: "between X and Y" (lower = X, upper = Y, both inclusive).
+    approximately: "about X" (lower = upper = X; the figure is stated as approximate).
+    """
+
+    exact = "exact"
+    more_than = "more_than"
+    at_least = "at_least"
+    between = "between"
+    approximately = "approximately"
+
+
+class PeriodKind(StrEnum):
+    instant = "instant"
+    interval = "interval"
+
+
+class DestinationKind(StrEnum):
+    territory = "territory"
+    country = "country"
+    region = "region"
+    aggregate = "aggregate"
+
+
+class Membership(StrEnum):
+    closed = "closed"
+    open = "open"
+
+
+class MemberBasis(StrEnum):
+    source = "source"
+    interpretation = "interpretation"
+
+
+class CitationLocation(StrEnum):
+    headline = "headline"
+    lead = "lead"
+    body = "body"
+
+
+class CheckKind(StrEnum):
+    sum = "sum"
+    subset = "subset"
+    ratio = "ratio"
+    coverage = "coverage"
+    restatement = "restatement"
+
+
+class CheckStatus(StrEnum):
+    """pass: consistent; warn: consistent, but a plausibility rule flags it; fail: the figures as printed
+    cannot all hold under the relation the check declares (a finding about the source, not a load error)."""
+
+    passed = "pass"
+    warn = "warn"
+    fail = "fail"
+
+
+class Holds(StrEnum):
+    """Whether the checked relation holds for every, some or none of the values the stated bounds allow."""
+
+    always = "always"
+    sometimes = "sometimes"
+    never = "never"
+
+
+class CheckRole(StrEnum):
+    part = "part"
+    total = "total"
+    subset = "subset"
+    superset = "superset"
+    numerator = "numerator"
+    denominator = "denominator"
+    reference = "reference"
+    stated = "stated"
+    restated = "restated"
