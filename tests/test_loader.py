@@ -113,10 +113,11 @@ def test_editing_one_note_changes_exactly_one_row(empty_db_url: str, seed_copy: 
     touched = {name: (c.added, c.changed, c.removed) for name, c in result.changes.items() if c.touched}
     assert touched == {"metrics": (0, 1, 0)}
     after = dump_database(empty_db_url)
-    assert [name for name in after if after[name] != before[name]] == ["metrics", "dataset"]
-    changed = set(after["metrics"]) - set(before["metrics"])
-    assert len(changed) == 1
-    assert '"note": "Stated twice (lead and body)."' in changed.pop()
+    assert [name for name in after if after[name] != before[name]] == ["metrics", "dataset", "metric_representations"]
+    for name in ("metrics", "metric_representations"):  # the figure, and the representation the API sends
+        changed = set(after[name]) - set(before[name])
+        assert len(changed) == 1
+        assert "Stated twice (lead and body)." in changed.pop()
     assert result.signature in after["dataset"][0]
 
 

@@ -4,24 +4,24 @@ filter to its SQL condition (`FILTERS`). A new filter is one field and one table
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select, table, text
+from sqlalchemy import column as sql_column
 
 from app.api.deps import IdText, split_ids
 from app.api.queries import (
+    SEARCHED,
     citation_table,
     destination_member_table,
     destination_table,
     in_list,
-    measure_table,
     metric_table,
     period_table,
-    population_table,
 )
 from app.vocabulary import Qualifier, Slug, Unit
 
@@ -215,27 +215,36 @@ def _country(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
 
 def _value_min(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
     """overlaps: some value the source's range allows is >= value_min (null upper = +infinity);
-    within: every one is."""
+    within: every one is. Written as index range scans (`upper IS NULL`, `upper >= v`) joined by OR."""
     if f.value_min is None:
         return []
     m = metric_table.c
     if f.match == "within":
         return [and_(m.lower.is_not(None), m.lower >= f.value_min)]
-    return [or_(m.upper.is_(None), m.upper > f.value_min, and_(m.upper == f.value_min, m.upper_inclusive.is_(True)))]
+    bounded = and_(m.upper >= f.value_min, or_(m.upper > f.value_min, m.upper_inclusive.is_(True)))
+    return [or_(m.upper.is_(None), bounded)]
 
 
 def _value_max(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
     """overlaps: some value the source's range allows is <= value_max (null lower = -infinity);
-    within: every one is."""
+    within: every one is. Index range scans, as for value_min."""
     if f.value_max is None:
         return []
     m = metric_table.c
     if f.match == "within":
         return [and_(m.upper.is_not(None), m.upper <= f.value_max)]
-    return [or_(m.lower.is_(None), m.lower < f.value_max, and_(m.lower == f.value_max, m.lower_inclusive.is_(True)))]
+    bounded = and_(m.lower <= f.value_max, or_(m.lower < f.value_max, m.lower_inclusive.is_(True)))
+    return [or_(m.lower.is_(None), bounded)]
+
+
+search_table = table("metric_search", sql_column("metric_id"), sql_column("text"))
+"""One row per metric: its searched fields, one per line (app.api.queries.search_text); migration 0007 indexes
+it (SQLite FTS5 trigram, PostgreSQL pg_trgm GIN on lower(text))."""
 
 
 def _text(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+    """Case-insensitive substring of any searched field. The trigram index finds candidates (a superset); the
+    LIKE over the stored lines keeps exactly the metrics a LIKE over each field keeps."""
     if f.q is None:
         return []
     pattern = "%" + f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -244,9 +253,19 @@ def _text(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
         return func.lower(column).like(pattern, escape="\\")
 
     m = metric_table.c
-    quoted = exists().where(citation_table.c.metric_id == m.id, like(citation_table.c.quote))
-    labels = (measure_table.c.label, population_table.c.label, m.value_text, m.measure, m.population)
-    return [or_(*(like(column) for column in labels), quoted)]
+    if "\n" in f.q:  # could match across two stored lines: each field on its own (linear)
+        quoted = exists().where(citation_table.c.metric_id == m.id, like(citation_table.c.quote))
+        fields = [
+            column if column.table is metric_table else select(column).where(column.table.c.id == m[name])
+            for name, column in SEARCHED.items()
+        ]
+        labels = [like(c if isinstance(c, ColumnElement) else c.scalar_subquery()) for c in fields]
+        return [or_(*labels, quoted)]
+    found = select(search_table.c.metric_id).where(like(search_table.c.text))
+    if ctx.conn.dialect.name == "sqlite" and len(f.q) >= 3:
+        # FTS5's trigram index needs 3 characters; shorter strings are a scan of the search table.
+        found = found.where(text("metric_search MATCH :phrase").bindparams(phrase='"' + f.q.replace('"', '""') + '"'))
+    return [m.id.in_(found)]
 
 
 FILTERS: dict[str, Filter] = {
@@ -274,12 +293,59 @@ def conditions(filters: MetricQuery, ctx: FilterContext) -> list[Condition]:
 def order_by(sort: str | None) -> list[Any]:
     """ORDER BY keys for `sort` (validated by SORT_PATTERN)."""
     keys: list[Any] = []
-    for item in (sort or "id").split(","):
-        desc = item.startswith("-")
-        for column in SORT_KEYS[item.lstrip("-")]:
-            # Nulls last, either way (an id is never null: its index serves the order).
-            if column is not metric_table.c.id:
-                keys.append(column.is_(None))
-            keys.append(column.desc() if desc else column.asc())
+    for column, desc in sort_keys(sort):
+        # Nulls last, either way: `(c IS NULL), c` is what migration 0007's order indexes hold.
+        if _nullable(column):
+            keys.append(column.is_(None))
+        keys.append(column.desc() if desc else column.asc())
     keys.append(metric_table.c.id.asc())
+    return keys
+
+
+def sort_keys(sort: str | None) -> list[tuple[Any, bool]]:
+    """(column, descending) for each key of `sort`, before the id tie-break."""
+    keys: list[tuple[Any, bool]] = []
+    for item in (sort or "id").split(","):
+        keys.extend((column, item.startswith("-")) for column in SORT_KEYS[item.lstrip("-")])
+    return keys
+
+
+def _nullable(column: Any) -> bool:
+    """A metric column that may be null, or any column of an outer-joined table (a metric without a period)."""
+    return column.table is not metric_table or bool(column.nullable)
+
+
+def after_cursor(sort: str | None, values: Sequence[Any], cursor: str) -> Condition:
+    """Rows strictly after the cursor row (whose sort key values are `values`) in the order of `sort`."""
+    condition: Condition = metric_table.c.id > cursor
+    for (column, desc), value in reversed(list(zip(sort_keys(sort), values, strict=True))):
+        if value is None:
+            condition = and_(column.is_(None), condition)
+            continue
+        beyond = column < value if desc else column > value
+        if _nullable(column):
+            beyond = or_(beyond, column.is_(None))
+        condition = or_(beyond, and_(column == value, condition))
+    return condition
+
+
+def up_to_cursor(sort: str | None, values: Sequence[Any], cursor: str) -> Condition:
+    """Rows before the cursor row in the order of `sort`, and the cursor row itself."""
+    condition: Condition = metric_table.c.id <= cursor
+    for (column, desc), value in reversed(list(zip(sort_keys(sort), values, strict=True))):
+        if value is None:
+            condition = or_(column.is_not(None), condition)
+            continue
+        condition = or_(column > value if desc else column < value, and_(column == value, condition))
+    return condition
+
+
+def reversed_order(sort: str | None) -> list[Any]:
+    """order_by(sort), backwards (walking back from a cursor)."""
+    keys: list[Any] = []
+    for column, desc in sort_keys(sort):
+        if _nullable(column):
+            keys.append(column.is_(None).desc())
+        keys.append(column.asc() if desc else column.desc())
+    keys.append(metric_table.c.id.desc())
     return keys

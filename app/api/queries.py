@@ -23,6 +23,7 @@ from app.models import (
     DestinationMember,
     Measure,
     Metric,
+    MetricRepresentation,
     Period,
     Population,
     Report,
@@ -46,6 +47,7 @@ report_source_table = table_of(ReportSource)
 check_table = table_of(Check)
 check_metric_table = table_of(CheckMetric)
 dataset_table = table_of(Dataset)
+representation_table = table_of(MetricRepresentation)
 
 # A metric document: MetricPublic's fields. The labels come from joined tables; the embedded destination
 # and period are selected as `<field>_<their field>` (their id is the metric's own `<field>_id` column).
@@ -103,6 +105,21 @@ def citation_document(row: Any, source_url: str) -> dict[str, Any]:
         **{name: values[name] for name in _CITATION_KEYS},
         "url": fragment_url(source_url, row.quote, row.prefix, row.suffix),
     }
+
+
+SEARCHED = {
+    "measure_label": measure_table.c.label,
+    "population_label": population_table.c.label,
+    "value_text": metric_table.c.value_text,
+    "measure": metric_table.c.measure,
+    "population": metric_table.c.population,
+}
+"""What `q=` searches: these fields of a metric document (their columns), and its citations' quotes."""
+
+
+def search_text(document: dict[str, Any]) -> str:
+    """The searched fields of a metric document, one per line (app.api.filters matches `q` within one)."""
+    return "\n".join([*(document[name] for name in SEARCHED), *(c["quote"] for c in document["citations"])])
 
 
 def citations_select() -> Select[Any]:

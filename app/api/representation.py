@@ -37,6 +37,13 @@ class Payload:
     csv_rows: Callable[[], Iterable[dict[str, Any]]] | None = None
     csv_columns: Sequence[str] = ()
     links: dict[str, str | None] = field(default_factory=dict)
+    # Already rendered (joined from stored representations, app.api.stored): sent as they are.
+    json_body: bytes | None = None
+    csv_body: Callable[[], bytes] | None = None
+
+    def json_document(self) -> Any:
+        """The JSON document, for a renderer that needs it rather than its bytes."""
+        return json.loads(self.json_body) if self.json_body is not None else self.document
 
 
 @dataclass(frozen=True)
@@ -186,13 +193,16 @@ def respond(
         if payload.links:
             headers.append(("Link", link_header(payload.links)))
         if fmt == "csv":
-            if payload.csv_rows is None:
+            if payload.csv_body is not None:
+                body = payload.csv_body()
+            elif payload.csv_rows is None:
                 raise ApiProblem(406, "not-acceptable", "This resource has no CSV representation.")
-            body = render_csv(payload.csv_columns, payload.csv_rows())
+            else:
+                body = render_csv(payload.csv_columns, payload.csv_rows())
             media_type = CSV_TYPE
             headers.append(("Content-Disposition", f'attachment; filename="{filename}.csv"'))
         else:
-            body = render_json(payload.document)
+            body = payload.json_body if payload.json_body is not None else render_json(payload.document)
             media_type = JSON_TYPE
         rendered = Rendered(body, media_type, _etag(body), tuple(headers))
         cache.put(key, rendered)

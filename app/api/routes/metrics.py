@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
-from sqlalchemy import ColumnElement, Connection, and_, func, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, literal, select, true
 from starlette.responses import Response
 
 from app.api.collections import CSV_200, Collection
 from app.api.deps import ConnDep, FormatParam
-from app.api.filters import FilterContext, MetricQuery, conditions, order_by
-from app.api.pagination import keyset_links, offset_page, page_document
+from app.api.filters import (
+    FilterContext,
+    MetricQuery,
+    after_cursor,
+    conditions,
+    order_by,
+    reversed_order,
+    sort_keys,
+    up_to_cursor,
+)
+from app.api.pagination import TOTAL_BOUND, keyset_links, page_document, page_links
 from app.api.queries import (
     METRIC_CSV_COLUMNS,
     dataset_table,
@@ -19,8 +29,11 @@ from app.api.queries import (
     metric_documents,
     metric_select,
     metric_table,
+    period_table,
+    representation_table,
 )
-from app.api.representation import Payload, negotiate, respond
+from app.api.representation import Payload, negotiate, render_json, respond
+from app.api.stored import csv_body, json_fragment, json_page
 from app.errors import ApiProblem, problem_responses
 from app.schemas import MetricPublic
 
@@ -41,34 +54,62 @@ def read_metrics(
         context = FilterContext(conn)
         conds = conditions(query, context)
         where = and_(true(), *conds)
-        ordered = metric_select().where(where).order_by(*order_by(sort))
+        matched = context.country_match
         if fmt == "csv":
-            docs = metric_documents(conn, conn.execute(ordered).all(), context.country_match)
-            return Payload(document=None, csv_rows=lambda: metric_csv_rows(docs), csv_columns=METRIC_CSV_COLUMNS)
-        total = _total(conn, where) if conds else _loaded_count(conn)
+            stored = conn.execute(
+                _listing(rep.csv_head, rep.csv_tail, metric_table.c.destination_id)
+                .where(where)
+                .order_by(*order_by(sort))
+            )
+            cells = [(head, tail, matched.get(d) if d else None) for head, tail, d in stored]
+            return Payload(document=None, csv_body=lambda: csv_body(cells))
+        total, exact = _total(conn, where) if conds else (_loaded_count(conn), True)
+        page = _listing(metric_table.c.id, metric_table.c.destination_id, rep.document).where(where)
         if after is None:
-            rows = conn.execute(ordered.limit(limit).offset(offset)).all()
-            return offset_page(request, metric_documents(conn, rows, context.country_match), total, limit, offset)
+            rows = conn.execute(page.order_by(*order_by(sort)).limit(limit + 1).offset(offset)).all()
+            more, rows = len(rows) > limit, rows[:limit]
+            links = page_links(request, total, limit, offset, more)
+            return _page(rows, matched, page_document([], total, limit, offset, links, exact), links)
         if sort in (None, "id"):
-            page = metric_select().where(where, metric_table.c.id > after).order_by(metric_table.c.id)
-            rows = conn.execute(page.limit(limit + 1).offset(offset)).all()
-            # The cursor of the page that ends at `after`: `limit` rows back (index-only, like the page itself).
-            back = metric_select(metric_table.c.id).where(where, metric_table.c.id <= after)
-            earlier: list[str] = list(conn.execute(back.order_by(metric_table.c.id.desc()).limit(limit + 1)).scalars())
+            after_it: ColumnElement[bool] = metric_table.c.id > after
+            back = _listing(metric_table.c.id).where(where, metric_table.c.id <= after)
+            earlier_q = back.order_by(metric_table.c.id.desc())
         else:
-            # Another order: the rows after the cursor's place in it (no rows if the cursor is not among them).
-            # Correct in every order; only the default one is served by an index.
-            ids = metric_select(metric_table.c.id).where(where).order_by(*order_by(sort))
-            in_order = list(conn.execute(ids).scalars())
-            start = in_order.index(after) + 1 if after in in_order else len(in_order)
-            rows = conn.execute(ordered.limit(limit + 1).offset(start + offset)).all()
-            earlier = in_order[:start][::-1][: limit + 1]
+            # Keyset in any order: the cursor row's sort values, then the rows beyond them (index range scans).
+            keys = [column for column, _ in sort_keys(sort)]
+            cursor = conn.execute(_listing(*keys).where(where, metric_table.c.id == after)).first()
+            if cursor is None:  # not among the filtered rows: nothing after it
+                after_it = false()
+                earlier_q = _listing(metric_table.c.id).where(where).order_by(*reversed_order(sort))
+            else:
+                after_it = after_cursor(sort, tuple(cursor), after)
+                back = _listing(metric_table.c.id).where(where, up_to_cursor(sort, tuple(cursor), after))
+                earlier_q = back.order_by(*reversed_order(sort))
+        rows = conn.execute(page.where(after_it).order_by(*order_by(sort)).limit(limit + 1).offset(offset)).all()
+        # The cursor of the page that ends at `after`: `limit` rows back.
+        earlier: list[str] = list(conn.execute(earlier_q.limit(limit + 1)).scalars())
         more, rows = len(rows) > limit, rows[:limit]
         links = keyset_links(request, earlier, after, limit, offset, rows[-1].id if more else None)
-        docs = metric_documents(conn, rows, context.country_match)
-        return Payload(document=page_document(docs, total, limit, offset, links), links=links)
+        return _page(rows, matched, page_document([], total, limit, offset, links, exact), links)
 
     return respond(request, conn, build, fmt=fmt, filename="metrics")
+
+
+rep = representation_table.c
+
+
+def _listing(*columns: Any) -> Select[Any]:
+    """Metrics (with their period, which `from`/`to` and `sort=period` read) and, when asked for, their stored
+    representation."""
+    statement = select(*columns).select_from(metric_table)
+    if any(getattr(c, "table", None) is representation_table for c in columns):
+        statement = statement.join(representation_table, representation_table.c.metric_id == metric_table.c.id)
+    return statement.outerjoin(period_table, period_table.c.id == metric_table.c.period_id)
+
+
+def _page(rows: Sequence[Any], matched: dict[str, str], envelope: dict[str, Any], links: dict[str, Any]) -> Payload:
+    fragments = (json_fragment(r.document, matched.get(r.destination_id) if r.destination_id else None) for r in rows)
+    return Payload(document=None, json_body=json_page(fragments, render_json(envelope)), links=links)
 
 
 def _loaded_count(conn: Connection) -> int:
@@ -77,8 +118,11 @@ def _loaded_count(conn: Connection) -> int:
     return int((counts or {}).get("metrics", 0))
 
 
-def _total(conn: Connection, where: ColumnElement[bool]) -> int:
-    return int(conn.execute(metric_select(func.count()).where(where)).scalar_one())
+def _total(conn: Connection, where: ColumnElement[bool]) -> tuple[int, bool]:
+    """The matching rows, counted up to TOTAL_BOUND (and whether that is all of them)."""
+    matching = _listing(literal(1)).where(where).limit(TOTAL_BOUND + 1).subquery()
+    count = int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
+    return min(count, TOTAL_BOUND), count <= TOTAL_BOUND
 
 
 @METRICS.routes.get(
