@@ -43,8 +43,9 @@ class Page(_Public, Generic[T]):
     data: list[T]
     total: int = Field(
         description=(
-            "Rows matching the filters, all pages together: exact up to 10,000. When more match, `total` is "
-            "10,000 and `total_is_exact` is false (counting further would cost a scan of every match)."
+            "Rows matching the filters, all pages together: exact up to 10,000 (and always, with no filter). When "
+            "more match, `total` is 10,000 and `total_is_exact` is false (counting further would cost a scan of "
+            "every match)."
         )
     )
     total_is_exact: bool = Field(description="False when more than `total` rows match (see `total`).")

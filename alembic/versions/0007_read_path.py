@@ -49,7 +49,7 @@ def upgrade() -> None:
     for name, expressions in ORDER_INDEXES.items():
         op.execute(f'CREATE INDEX {name} ON metrics ({expressions})')
     if op.get_bind().dialect.name == 'sqlite':
-        op.execute("CREATE VIRTUAL TABLE metric_search USING fts5(metric_id UNINDEXED, text, tokenize='trigram')")
+        op.execute("CREATE VIRTUAL TABLE metric_search USING fts5(metric_id UNINDEXED, text, tokenize='trigram', detail='none', columnsize=0)")
     else:
         # pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')

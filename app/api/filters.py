@@ -10,12 +10,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select, table, text
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, literal_column, or_, select, table, text
 from sqlalchemy import column as sql_column
 
 from app.api.deps import IdText, split_ids
 from app.api.queries import (
-    SEARCHED,
+    SEARCHED_LABELS,
     citation_table,
     destination_member_table,
     destination_table,
@@ -238,13 +238,14 @@ def _value_max(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
 
 
 search_table = table("metric_search", sql_column("metric_id"), sql_column("text"))
-"""One row per metric: its searched fields, one per line (app.api.queries.search_text); migration 0007 indexes
-it (SQLite FTS5 trigram, PostgreSQL pg_trgm GIN on lower(text))."""
+"""One row per metric: its own searched text (app.api.queries.search_text); migration 0007 indexes it (SQLite
+FTS5 trigram, PostgreSQL pg_trgm GIN on lower(text))."""
 
 
 def _text(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
-    """Case-insensitive substring of any searched field. The trigram index finds candidates (a superset); the
-    LIKE over the stored lines keeps exactly the metrics a LIKE over each field keeps."""
+    """Case-insensitive substring of the measure's or population's id or label, the value as printed or a
+    quote. A trigram index finds candidates (a superset); LIKE over the stored lines keeps exactly the metrics
+    a LIKE over each field keeps."""
     if f.q is None:
         return []
     pattern = "%" + f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -253,19 +254,20 @@ def _text(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
         return func.lower(column).like(pattern, escape="\\")
 
     m = metric_table.c
-    if "\n" in f.q:  # could match across two stored lines: each field on its own (linear)
+    labelled = [
+        m[name].in_(select(parent.c.id).where(or_(like(parent.c.id), like(parent.c.label))))
+        for name, parent in SEARCHED_LABELS.items()
+    ]
+    if "\n" in f.q:  # could match across two stored lines: the fields one by one (a scan)
         quoted = exists().where(citation_table.c.metric_id == m.id, like(citation_table.c.quote))
-        fields = [
-            column if column.table is metric_table else select(column).where(column.table.c.id == m[name])
-            for name, column in SEARCHED.items()
-        ]
-        labels = [like(c if isinstance(c, ColumnElement) else c.scalar_subquery()) for c in fields]
-        return [or_(*labels, quoted)]
+        return [or_(*labelled, like(m.value_text), quoted)]
     found = select(search_table.c.metric_id).where(like(search_table.c.text))
     if ctx.conn.dialect.name == "sqlite" and len(f.q) >= 3:
-        # FTS5's trigram index needs 3 characters; shorter strings are a scan of the search table.
-        found = found.where(text("metric_search MATCH :phrase").bindparams(phrase='"' + f.q.replace('"', '""') + '"'))
-    return [m.id.in_(found)]
+        # FTS5 (detail=none) matches trigrams, not phrases: every trigram of q, then LIKE keeps the real matches.
+        trigrams = {f.q[i : i + 3] for i in range(len(f.q) - 2)}
+        match = " ".join('"' + t.replace('"', '""') + '"' for t in sorted(trigrams))
+        found = found.where(text("metric_search MATCH :trigrams").bindparams(trigrams=match))
+    return [or_(m.id.in_(found), *labelled)]
 
 
 FILTERS: dict[str, Filter] = {
@@ -290,15 +292,18 @@ def conditions(filters: MetricQuery, ctx: FilterContext) -> list[Condition]:
     return [condition for condition_of in FILTERS.values() for condition in condition_of(filters, ctx)]
 
 
-def order_by(sort: str | None) -> list[Any]:
-    """ORDER BY keys for `sort` (validated by SORT_PATTERN)."""
+def order_by(sort: str | None, few: bool = False) -> list[Any]:
+    """ORDER BY keys for `sort` (validated by SORT_PATTERN). `few`: the filters match few rows (counted), so
+    find them by the filters' indexes and sort them, rather than walk an order index until the page is full
+    (SQLite keeps no histogram to tell the two apart; `+column` keeps it off the order index)."""
     keys: list[Any] = []
     for column, desc in sort_keys(sort):
+        expression = _unindexed(column) if few else column
         # Nulls last, either way: `(c IS NULL), c` is what migration 0007's order indexes hold.
         if _nullable(column):
-            keys.append(column.is_(None))
-        keys.append(column.desc() if desc else column.asc())
-    keys.append(metric_table.c.id.asc())
+            keys.append(expression.is_(None))
+        keys.append(expression.desc() if desc else expression.asc())
+    keys.append(_unindexed(metric_table.c.id).asc() if few else metric_table.c.id.asc())
     return keys
 
 
@@ -308,6 +313,11 @@ def sort_keys(sort: str | None) -> list[tuple[Any, bool]]:
     for item in (sort or "id").split(","):
         keys.extend((column, item.startswith("-")) for column in SORT_KEYS[item.lstrip("-")])
     return keys
+
+
+def _unindexed(column: Any) -> Any:
+    """`+table.column`: the same values, that no index provides (SQLite and PostgreSQL)."""
+    return literal_column(f"+{column.table.name}.{column.name}")
 
 
 def _nullable(column: Any) -> bool:

@@ -107,19 +107,14 @@ def citation_document(row: Any, source_url: str) -> dict[str, Any]:
     }
 
 
-SEARCHED = {
-    "measure_label": measure_table.c.label,
-    "population_label": population_table.c.label,
-    "value_text": metric_table.c.value_text,
-    "measure": metric_table.c.measure,
-    "population": metric_table.c.population,
-}
-"""What `q=` searches: these fields of a metric document (their columns), and its citations' quotes."""
+SEARCHED_LABELS = {"measure": measure_table, "population": population_table}
+"""What `q=` searches beyond each metric's own text: the id and label of its measure and population (small
+tables, searched there: a match selects every metric that refers to it)."""
 
 
 def search_text(document: dict[str, Any]) -> str:
-    """The searched fields of a metric document, one per line (app.api.filters matches `q` within one)."""
-    return "\n".join([*(document[name] for name in SEARCHED), *(c["quote"] for c in document["citations"])])
+    """A metric's own searched text, one field per line: its value as printed and its quotes."""
+    return "\n".join([document["value_text"], *(c["quote"] for c in document["citations"])])
 
 
 def citations_select() -> Select[Any]:

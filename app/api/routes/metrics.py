@@ -57,35 +57,36 @@ def read_metrics(
         matched = context.country_match
         if fmt == "csv":
             stored = conn.execute(
-                _listing(rep.csv_head, rep.csv_tail, metric_table.c.destination_id)
+                listing(rep.csv_head, rep.csv_tail, metric_table.c.destination_id)
                 .where(where)
                 .order_by(*order_by(sort))
             )
             cells = [(head, tail, matched.get(d) if d else None) for head, tail, d in stored]
             return Payload(document=None, csv_body=lambda: csv_body(cells))
-        total, exact = _total(conn, where) if conds else (_loaded_count(conn), True)
-        page = _listing(metric_table.c.id, metric_table.c.destination_id, rep.document).where(where)
+        total, exact = bounded_total(conn, where) if conds else (_loaded_count(conn), True)
+        few = bool(conds) and exact and conn.dialect.name == "sqlite"  # PostgreSQL's statistics tell it
+        page = listing(metric_table.c.id, metric_table.c.destination_id, rep.document).where(where)
         if after is None:
-            rows = conn.execute(page.order_by(*order_by(sort)).limit(limit + 1).offset(offset)).all()
+            rows = conn.execute(page.order_by(*order_by(sort, few)).limit(limit + 1).offset(offset)).all()
             more, rows = len(rows) > limit, rows[:limit]
             links = page_links(request, total, limit, offset, more)
             return _page(rows, matched, page_document([], total, limit, offset, links, exact), links)
         if sort in (None, "id"):
             after_it: ColumnElement[bool] = metric_table.c.id > after
-            back = _listing(metric_table.c.id).where(where, metric_table.c.id <= after)
+            back = listing(metric_table.c.id).where(where, metric_table.c.id <= after)
             earlier_q = back.order_by(metric_table.c.id.desc())
         else:
             # Keyset in any order: the cursor row's sort values, then the rows beyond them (index range scans).
             keys = [column for column, _ in sort_keys(sort)]
-            cursor = conn.execute(_listing(*keys).where(where, metric_table.c.id == after)).first()
+            cursor = conn.execute(listing(*keys).where(where, metric_table.c.id == after)).first()
             if cursor is None:  # not among the filtered rows: nothing after it
                 after_it = false()
-                earlier_q = _listing(metric_table.c.id).where(where).order_by(*reversed_order(sort))
+                earlier_q = listing(metric_table.c.id).where(where).order_by(*reversed_order(sort))
             else:
                 after_it = after_cursor(sort, tuple(cursor), after)
-                back = _listing(metric_table.c.id).where(where, up_to_cursor(sort, tuple(cursor), after))
+                back = listing(metric_table.c.id).where(where, up_to_cursor(sort, tuple(cursor), after))
                 earlier_q = back.order_by(*reversed_order(sort))
-        rows = conn.execute(page.where(after_it).order_by(*order_by(sort)).limit(limit + 1).offset(offset)).all()
+        rows = conn.execute(page.where(after_it).order_by(*order_by(sort, few)).limit(limit + 1).offset(offset)).all()
         # The cursor of the page that ends at `after`: `limit` rows back.
         earlier: list[str] = list(conn.execute(earlier_q.limit(limit + 1)).scalars())
         more, rows = len(rows) > limit, rows[:limit]
@@ -98,7 +99,7 @@ def read_metrics(
 rep = representation_table.c
 
 
-def _listing(*columns: Any) -> Select[Any]:
+def listing(*columns: Any) -> Select[Any]:
     """Metrics (with their period, which `from`/`to` and `sort=period` read) and, when asked for, their stored
     representation."""
     statement = select(*columns).select_from(metric_table)
@@ -118,9 +119,9 @@ def _loaded_count(conn: Connection) -> int:
     return int((counts or {}).get("metrics", 0))
 
 
-def _total(conn: Connection, where: ColumnElement[bool]) -> tuple[int, bool]:
+def bounded_total(conn: Connection, where: ColumnElement[bool]) -> tuple[int, bool]:
     """The matching rows, counted up to TOTAL_BOUND (and whether that is all of them)."""
-    matching = _listing(literal(1)).where(where).limit(TOTAL_BOUND + 1).subquery()
+    matching = listing(literal(1)).where(where).limit(TOTAL_BOUND + 1).subquery()
     count = int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
     return min(count, TOTAL_BOUND), count <= TOTAL_BOUND
 
