@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,7 @@ def _reference(conn: Connection, query: dict[str, Any]) -> list[str]:
     if "destination" in query:
         where.append(m.destination_id == query["destination"])
     if "from" in query:
-        where.append(period_table.c.end_date >= f"{query['from']}-01-01")
+        where.append(period_table.c.end_date >= dt.date(int(query["from"]), 1, 1))
     if "q" in query:
         escaped = query["q"].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = "%" + escaped + "%"
