@@ -21,7 +21,6 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
-from app.access_log import AccessLog
 from app.api.deps import ConnDep, strict_query
 from app.api.fastcache import CachingFastAPI, FastCache, SQLiteDataVersion
 from app.api.representation import Payload, ResponseCache, dataset_signature, respond
@@ -201,7 +200,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.fast_cache = FastCache(version) if version is not None else None
     app.add_middleware(RequestLimits)
     app.add_middleware(HeadAndSecurityHeaders)
-    app.add_middleware(AccessLog, enabled=settings.access_log == "json")
+    # Outermost, in front of the fast cache too (CachingFastAPI): every request logged once, with its id.
+    app.log_access(enabled=settings.access_log == "json")
     _register_problem_schema(app)
 
     return app
