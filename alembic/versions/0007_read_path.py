@@ -6,7 +6,7 @@ is an FTS5 virtual table on SQLite and a pg_trgm-indexed table on PostgreSQL); a
 out of `alembic check`.
 
 Revision ID: 7a1d5e0c2b47
-Revises: 5b8e2c4f9a13
+Revises: 7e4a1c9d2b05
 Create Date: 2026-12-01 10:00:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 
 
 revision: str = '7a1d5e0c2b47'
-down_revision: str | None = '5b8e2c4f9a13'
+down_revision: str | None = '7e4a1c9d2b05'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,12 +18,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, select
 from starlette.requests import Request
 
-from app.api.filters import order_by
+from app.api.filters import FILTERS, FilterContext, MetricQuery, order_by
 from app.api.pagination import keyset_links, page_document, page_links
 from app.api.queries import (
     METRIC_CSV_COLUMNS,
-    destination_member_table,
-    destination_table,
     metric_csv_rows,
     metric_documents,
     metric_select,
@@ -48,14 +46,10 @@ def _engine(url: str) -> Engine:
 def _reference(client: TestClient, url: str, query: dict[str, Any]) -> list[dict[str, Any]]:
     """Every matching metric's document, built per request as before, in the requested order."""
     with _engine(url).connect() as conn:
-        match: dict[str, str] = {}
-        if "country" in query:
-            code = query["country"].upper()
-            groups = conn.execute(
-                select(destination_member_table.c.group_id).where(destination_member_table.c.code == code)
-            )
-            exact = conn.execute(select(destination_table.c.id).where(destination_table.c.code == code))
-            match = {**{g: "group" for g in groups.scalars()}, **{e: "exact" for e in exact.scalars()}}
+        context = FilterContext(conn)
+        if "country" in query:  # the builder's input: how each destination matched (app.api.filters)
+            FILTERS["country"](MetricQuery(country=query["country"]), context)
+        match = context.country_match
         rows = conn.execute(metric_select().order_by(*order_by(query.get("sort")))).all()
         documents = metric_documents(conn, rows, match)
     codes = _country_codes(client)

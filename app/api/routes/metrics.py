@@ -108,7 +108,9 @@ def listing(*columns: Any) -> Select[Any]:
     return statement.outerjoin(period_table, period_table.c.id == metric_table.c.period_id)
 
 
-def _page(rows: Sequence[Any], matched: dict[str, str], envelope: dict[str, Any], links: dict[str, Any]) -> Payload:
+def _page(
+    rows: Sequence[Any], matched: dict[str, dict[str, str]], envelope: dict[str, Any], links: dict[str, Any]
+) -> Payload:
     fragments = (json_fragment(r.document, matched.get(r.destination_id) if r.destination_id else None) for r in rows)
     return Payload(document=None, json_body=json_page(fragments, render_json(envelope)), links=links)
 
