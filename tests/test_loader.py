@@ -220,8 +220,16 @@ def modify_everywhere(seed: Path) -> None:
     remove_metric(seed, removable_metric(seed))
 
 
-# The first table, two in the middle, and the last: after it only the dataset row is left to write.
-@pytest.mark.parametrize("failing_after", list(dict.fromkeys(["sources", "destinations", "metrics", TABLE_ORDER[-1]])))
+STAGES = (*TABLE_ORDER, "metric_representations")
+"""What the load writes, in order: the tables, then every metric's stored representation and search text."""
+
+
+# The first table, two in the middle, the last, and the stored representations: after them only the dataset
+# row is left to write.
+@pytest.mark.parametrize(
+    "failing_after",
+    list(dict.fromkeys(["sources", "destinations", "metrics", TABLE_ORDER[-1], "metric_representations"])),
+)
 def test_a_failed_load_leaves_the_old_data(empty_db_url: str, seed_copy: Path, failing_after: str) -> None:
     load_seed(empty_db_url)
     before = dump_database(empty_db_url)
@@ -241,7 +249,7 @@ def test_a_failed_load_leaves_the_old_data(empty_db_url: str, seed_copy: Path, f
     finally:
         engine.dispose()
 
-    assert written == list(TABLE_ORDER[: TABLE_ORDER.index(failing_after) + 1])
+    assert written == list(STAGES[: STAGES.index(failing_after) + 1])
     assert dump_database(empty_db_url) == before
     # And the same modified seed, without the failure, does load: the dump above was not unchanged by luck.
     load_seed(empty_db_url, seed_copy)
