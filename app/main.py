@@ -23,8 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import __version__
 from app.api.deps import ConnDep, strict_query
 from app.api.fastcache import CachingFastAPI, FastCache, SQLiteDataVersion
-from app.api.representation import Payload, ResponseCache, dataset_signature, respond
-from app.api.routes import checks, citations, destinations, health, metrics, periods, reports, sources
+from app.api.representation import JSONLD_TYPE, Payload, ResponseCache, dataset_signature, respond
+from app.api.routes import checks, citations, datapackage, destinations, health, metrics, periods, reports, sources
 from app.config import Settings, get_settings
 from app.db import is_sqlite, make_engine, normalize_url, sqlite_path
 from app.errors import Problem, install_error_handlers, problem_response, problem_responses
@@ -58,6 +58,7 @@ TAGS = [
     {"name": "reports", "description": "The report the article describes."},
     {"name": "periods", "description": "Instants and inclusive year intervals."},
     {"name": "destinations", "description": "Places as the source names them, with ISO codes and members."},
+    {"name": "datapackage", "description": "The whole dataset as a Frictionless Data Package: CSVs, schemas, zip."},
     {"name": "index", "description": "What this dataset is, and where everything is."},
 ]
 
@@ -168,7 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.response_cache = ResponseCache(max_entries=1024 if settings.response_cache else 0)
     install_error_handlers(app)
 
-    for module in (metrics, citations, sources, reports, periods, destinations, checks, health):
+    for module in (metrics, citations, sources, reports, periods, destinations, checks, datapackage, health):
         app.include_router(module.router)
     app.add_api_route(
         "/",
@@ -231,6 +232,8 @@ def read_index(request: Request, conn: ConnDep) -> Response:
         links = {name: {"href": f"/v1/{name}", "title": title} for name, title in collections.items()}
         links.update(
             {
+                "datapackage": {"href": "/v1/datapackage.json", "title": "Frictionless Data Package descriptor"},
+                "datapackage_zip": {"href": "/v1/datapackage.zip", "title": "The Data Package as one zip"},
                 "openapi": {"href": "/openapi.json", "title": "OpenAPI 3.1 document"},
                 "docs": {"href": "/docs", "title": "Interactive documentation (Swagger UI)"},
                 "redoc": {"href": "/redoc", "title": "Reference documentation (ReDoc)"},
@@ -317,9 +320,12 @@ def _add_examples(schema: dict[str, Any]) -> None:
             if example is None:
                 continue
             content = operation["responses"]["200"].setdefault("content", {})
-            content.setdefault("application/json", {})["example"] = example["example"]
+            if "example" in example:
+                content.setdefault("application/json", {})["example"] = example["example"]
             if "csv" in example:
                 content.setdefault("text/csv", {"schema": {"type": "string"}})["example"] = example["csv"]
+            if "jsonld" in example:
+                content.setdefault(JSONLD_TYPE, {"schema": {"type": "object"}})["example"] = example["jsonld"]
             operation["responses"]["200"]["description"] += f" Example: `GET {example['url']}`."
 
 

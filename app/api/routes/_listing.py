@@ -47,13 +47,19 @@ def item_response(
     filename: str,
     csv_columns: Sequence[str],
     csv_row: Callable[[dict[str, Any]], dict[str, Any]] = lambda d: d,
+    jsonld: Callable[[dict[str, Any]], Any] | None = None,
 ) -> Response:
-    """One item: `documents` returns the matching rows (zero or one)."""
+    """One item: `documents` returns the matching rows (zero or one); `jsonld` makes its JSON-LD document."""
 
     def build(conn: Connection) -> Payload:
         docs = documents(conn)
         if not docs:
             raise ApiProblem(404, "not-found", f"No {what} with this id.", title="Not found")
-        return Payload(document=docs[0], csv_rows=lambda: (csv_row(d) for d in docs), csv_columns=csv_columns)
+        return Payload(
+            document=docs[0],
+            csv_rows=lambda: (csv_row(d) for d in docs),
+            csv_columns=csv_columns,
+            jsonld=jsonld(docs[0]) if jsonld is not None else None,
+        )
 
     return respond(request, conn, build, fmt=fmt, filename=filename)

@@ -8,16 +8,16 @@ from fastapi import APIRouter, Path, Request
 from sqlalchemy import Connection, and_, func, select, true
 from starlette.responses import Response
 
-from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
+from app.api.deps import ConnDep, IdList, LimitParam, OffsetParam, split_ids
 from app.api.queries import C, citation_document, citations_select, in_list
 from app.api.representation import Payload, negotiate, page_document, page_links, respond
 from app.api.routes._listing import item_response
+from app.api.web_annotations import CONTENT_200, FormatParam, annotation_document, base_url, collection_document
 from app.errors import problem_responses
 from app.schemas import CitationPublic, Page
 
 router = APIRouter(prefix="/v1/citations", tags=["citations"])
 CSV_COLUMNS = ("id", "metric_id", "source_id", "position", "quote", "prefix", "suffix", "section", "location", "url")
-CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
 
 @router.get(
@@ -25,7 +25,7 @@ CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
     summary="List citations",
     operation_id="list_citations",
     response_model=Page[CitationPublic],
-    responses={200: CSV_200, **problem_responses(400, 503)},
+    responses={200: {"content": CONTENT_200}, **problem_responses(400, 503)},
 )
 def read_citations(
     request: Request,
@@ -36,8 +36,9 @@ def read_citations(
     offset: OffsetParam = 0,
     format: FormatParam = None,
 ) -> Response:
-    """Quotes, filterable by metric and by source, ordered by metric and position."""
-    fmt = negotiate(request, format)
+    """Quotes, filterable by metric and by source, ordered by metric and position. As JSON-LD
+    (`Accept: application/ld+json` or `format=jsonld`): a W3C Web Annotation collection."""
+    fmt = negotiate(request, format, jsonld=True)
 
     def build(conn: Connection) -> Payload:
         conds = [
@@ -53,6 +54,8 @@ def read_citations(
         total = conn.execute(select(func.count()).select_from(C).where(where)).scalar_one()
         docs = [citation_document(r, r.source_url) for r in conn.execute(query.limit(limit).offset(offset))]
         links = page_links(request, total, limit, offset)
+        if fmt == "jsonld":
+            return Payload(None, links=links, jsonld=collection_document(request, docs, total, limit, offset))
         return Payload(document=page_document(docs, total, limit, offset, links), links=links)
 
     return respond(request, conn, build, fmt=fmt, filename="citations")
@@ -63,7 +66,7 @@ def read_citations(
     summary="One citation",
     operation_id="get_citation",
     response_model=CitationPublic,
-    responses={200: CSV_200, **problem_responses(400, 404, 503)},
+    responses={200: {"content": CONTENT_200}, **problem_responses(400, 404, 503)},
 )
 def read_citation(
     request: Request,
@@ -78,7 +81,8 @@ def read_citation(
     ],
     format: FormatParam = None,
 ) -> Response:
-    """One quote, its context (prefix, suffix, section) and a link to it in the article."""
+    """One quote, its context (prefix, suffix, section) and a link to it in the article. As JSON-LD
+    (`Accept: application/ld+json` or `format=jsonld`): a W3C Web Annotation with a TextQuoteSelector."""
 
     def documents(conn: Connection) -> list[dict[str, Any]]:
         return [
@@ -90,7 +94,8 @@ def read_citation(
         conn,
         documents,
         what="citation",
-        fmt=negotiate(request, format),
+        fmt=negotiate(request, format, jsonld=True),
         filename="citation",
         csv_columns=CSV_COLUMNS,
+        jsonld=lambda doc: annotation_document(doc, base_url(request)),
     )
