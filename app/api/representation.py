@@ -1,4 +1,4 @@
-"""One path for every 200 the API sends: content negotiation (JSON or CSV), strong content ETags,
+"""One path for every 200 the API sends: content negotiation (JSON, CSV or JSON-LD), strong content ETags,
 conditional GET, caching headers, and an in-process cache of rendered bodies.
 
 The cache key starts with the loaded dataset's signature, so a reload (a new signature) makes every
@@ -24,19 +24,26 @@ from starlette.responses import Response
 
 from app.errors import ApiProblem
 
-Format = Literal["json", "csv"]
+Format = Literal["json", "csv", "jsonld"]
 JSON_TYPE = "application/json"
 CSV_TYPE = "text/csv; charset=utf-8; header=present"
+JSONLD_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
 
 
 @dataclass
 class Payload:
-    """What a route computed: the JSON document, and the rows a CSV rendering is made of."""
+    """What a route computed: the JSON document, the rows a CSV rendering is made of, the JSON-LD document
+    (Web Annotations) where the resource has one; or a body the route rendered itself (`body`, `media_type`,
+    `extension`: a data package's zip and CSVs), sent whatever the format."""
 
     document: Any
     csv_rows: Callable[[], Iterable[dict[str, Any]]] | None = None
     csv_columns: Sequence[str] = ()
     links: dict[str, str | None] = field(default_factory=dict)
+    jsonld: Any = None
+    body: bytes | None = None
+    media_type: str = JSON_TYPE
+    extension: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,12 +101,13 @@ def dataset_signature(conn: Connection) -> tuple[str, dt.datetime]:
     return str(row[0]), loaded_at
 
 
-def negotiate(request: Request, format_param: str | None) -> Format:
-    """`format=` wins; else CSV when the Accept header prefers text/csv over JSON; else JSON."""
+def negotiate(request: Request, format_param: str | None, *, jsonld: bool = False) -> Format:
+    """`format=` wins; else CSV (or, where `jsonld` is offered, JSON-LD) when the Accept header prefers it
+    over JSON; else JSON."""
     if format_param is not None:
-        return "csv" if format_param == "csv" else "json"
+        return "csv" if format_param == "csv" else "jsonld" if format_param == "jsonld" and jsonld else "json"
     accept = request.headers.get("accept", "")
-    if "text/csv" not in accept:
+    if "text/csv" not in accept and not (jsonld and "application/ld+json" in accept):
         return "json"
     best: dict[str, float] = {}
     for part in accept.split(","):
@@ -114,7 +122,10 @@ def negotiate(request: Request, format_param: str | None) -> Format:
                     q = 0.0
         best[media.strip().lower()] = max(q, best.get(media.strip().lower(), 0.0))
     csv_q = best.get("text/csv", 0.0)
+    jsonld_q = best.get("application/ld+json", 0.0) if jsonld else 0.0
     json_q = max(best.get("application/json", 0.0), best.get("application/*", 0.0), best.get("*/*", 0.0) * 0.99)
+    if jsonld_q > 0 and jsonld_q >= max(json_q, csv_q):
+        return "jsonld"
     return "csv" if csv_q > 0 and csv_q >= json_q else "json"
 
 
@@ -185,7 +196,15 @@ def respond(
         headers: list[tuple[str, str]] = []
         if payload.links:
             headers.append(("Link", link_header(payload.links)))
-        if fmt == "csv":
+        if payload.body is not None:
+            body, media_type = payload.body, payload.media_type
+            if payload.extension:
+                headers.append(("Content-Disposition", f'attachment; filename="{filename}.{payload.extension}"'))
+        elif fmt == "jsonld":
+            if payload.jsonld is None:
+                raise ApiProblem(406, "not-acceptable", "This resource has no JSON-LD representation.")
+            body, media_type = render_json(payload.jsonld), JSONLD_TYPE
+        elif fmt == "csv":
             if payload.csv_rows is None:
                 raise ApiProblem(406, "not-acceptable", "This resource has no CSV representation.")
             body = render_csv(payload.csv_columns, payload.csv_rows())

@@ -12,6 +12,7 @@ from app.api.deps import ConnDep
 from app.api.queries import source_table
 from app.api.representation import Payload, dataset_signature, respond
 from app.api.routes import API_PREFIX, COLLECTIONS
+from app.api.routes.datapackage import INDEX_LINKS as DATAPACKAGE_LINKS
 from app.errors import problem_responses
 from app.schemas import IndexPublic
 
@@ -58,7 +59,7 @@ def read_index(request: Request, conn: ConnDep) -> Response:
                 # The loader stores UTC; SQLite (and a `timestamp` column) give it back without the offset,
                 # which RFC 3339 (`format: date-time`) requires.
                 "loaded_at": loaded_at if loaded_at.tzinfo else loaded_at.replace(tzinfo=dt.UTC),
-                "links": {**links, **DOCUMENTS},
+                "links": {**links, **DATAPACKAGE_LINKS, **DOCUMENTS},
             }
         )
 
