@@ -21,17 +21,23 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
-from app.api.deps import ConnDep, strict_query
+from app.api.deps import ConnDep, FormatParam, strict_query
 from app.api.fastcache import CachingFastAPI, FastCache, SQLiteDataVersion
-from app.api.representation import Payload, ResponseCache, dataset_signature, respond
+from app.api.representation import Payload, ResponseCache, dataset_signature, negotiate, respond
 from app.api.routes import checks, citations, destinations, health, metrics, periods, reports, sources
 from app.config import Settings, get_settings
 from app.db import is_sqlite, make_engine, normalize_url, sqlite_path
 from app.errors import Problem, install_error_handlers, problem_response, problem_responses
 from app.schemas import IndexPublic
+from app.web.pages import install as install_pages
 
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+# The explorer's pages (text/html on the data URLs): one stylesheet and inline SVG, no script at all.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
 # Swagger UI and ReDoc bootstrap with an inline script and ReDoc runs a blob: worker; nothing leaves this origin.
 DOCS_CSP = (
     "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -81,9 +87,10 @@ class HeadAndSecurityHeaders:
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                is_page = any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
                 headers += [
                     (b"x-content-type-options", b"nosniff"),
-                    (b"content-security-policy", csp.encode()),
+                    (b"content-security-policy", (PAGE_CSP if is_page and csp == API_CSP else csp).encode()),
                     (b"referrer-policy", b"no-referrer"),
                     (b"x-frame-options", b"DENY"),
                     (b"cross-origin-resource-policy", b"cross-origin"),
@@ -181,6 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=problem_responses(400, 503),
     )
     _mount_docs(app)
+    install_pages(app, settings)
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(
@@ -213,7 +221,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.data_version.close()
 
 
-def read_index(request: Request, conn: ConnDep) -> Response:
+def read_index(request: Request, conn: ConnDep, format: FormatParam = None) -> Response:
     """What this dataset is, its attribution, and links to every collection and to the docs."""
 
     def build(conn: Any) -> Payload:
@@ -259,7 +267,9 @@ def read_index(request: Request, conn: ConnDep) -> Response:
             }
         )
 
-    return respond(request, conn, build)
+    fmt = negotiate(request, format)
+    # No CSV here: an Accept that prefers it gets the JSON, as before pages existed (`format=csv` gets 406).
+    return respond(request, conn, build, fmt="json" if fmt == "csv" and format is None else fmt)
 
 
 def _mount_docs(app: FastAPI) -> None:
