@@ -23,7 +23,7 @@ def _span_sum(spans: list[Span]) -> Span:
 
 def _label(metric: dict[str, Any]) -> str:
     dest, period = metric.get("destination") or {}, metric.get("period") or {}
-    return str(dest.get("name") or period.get("iso") or metric["measure_label"])
+    return str(dest.get("name") or period.get("iso") or metric["measure_label"]).split(" (")[0]
 
 
 def _row(metric: dict[str, Any], role: str) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def destination_ratios(inputs: list[tuple[dict[str, Any], str]]) -> list[tuple[s
         if not dest or not span.exact or not span.lower:
             continue
         if metric["unit"] == "persons":
-            persons[dest["id"]] = (dest["name"], span.lower)
+            persons[dest["id"]] = (dest["name"].split(" (")[0], span.lower)
         elif metric["unit"] == "cases":
             cases[dest["id"]] = span.lower
     return [(d, name, value / cases[d]) for d, (name, value) in persons.items() if d in cases]
