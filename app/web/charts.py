@@ -214,7 +214,7 @@ def stacked_against_total(
     for i, part in enumerate(parts):
         w = (part.span.lower or 0) * scale
         body.append(f'<rect class="seg seg{i % 4}" x="{x:.1f}" y="{y}" width="{w:.1f}" height="28"/>')
-        if w > 60:
+        if w > 50:
             body.append(
                 f'<text class="seg-label" x="{x + w / 2:.1f}" y="{y + 19}" text-anchor="middle">'
                 f"{escape(part.label)}</text>"

@@ -53,9 +53,9 @@ def chart(check: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> tuple[Mark
         parts_label = f"{len(parts)} parts summed"
         return charts.stacked_against_total(parts, total, parts_label, total_label, title, desc), rows
     if kind in ("subset", "restatement"):
+        # Labelled by role alone: the two figures often share a destination; the table beside names them.
         bars = [
-            Bar(f"{role}: {_label(m)}", span_of(m), m["value_text"], "bar" if i == 0 else "bar-alt")
-            for i, (m, role) in enumerate(inputs)
+            Bar(role, span_of(m), m["value_text"], "bar" if i == 0 else "bar-alt") for i, (m, role) in enumerate(inputs)
         ]
         return charts.range_rows(bars, title, desc), rows
     if kind == "ratio":
