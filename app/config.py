@@ -25,6 +25,14 @@ class Settings(BaseSettings):
         description="Database migrations and the loader write to (owner role); defaults to DATABASE_URL.",
     )
     seed_dir: Path = Field(default=PROJECT_ROOT / "seed", description="Directory of the seed dataset.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        pattern=r"^https?://[^/?#\s]+$",
+        description=(
+            "Where people reach this API (scheme and host, no path): the base of the absolute URLs the HTML pages "
+            "show (curl lines, Cite this, JSON-LD). Never taken from a request's Host header."
+        ),
+    )
     cors_allow_origins: list[str] = Field(default=["*"], description="Origins allowed to GET (CORS).")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     access_log: Literal["json", "text", "off"] = Field(

@@ -126,8 +126,13 @@ def strict_query(request: Request) -> None:
 
 
 FormatParam = Annotated[
-    Literal["json", "csv"] | None,
-    Query(alias="format", description="Output format; overrides the Accept header (`text/csv` gives CSV)."),
+    Literal["json", "csv", "html"] | None,
+    Query(
+        alias="format",
+        description=(
+            "Output format; overrides the Accept header (`text/csv` gives CSV; a browser's `text/html`, the page)."
+        ),
+    ),
 ]
 LimitParam = Annotated[int, Query(ge=1, le=1000, description="Page size (1-1000).")]
 OffsetParam = Annotated[int, Query(ge=0, le=10**9, description="Rows to skip.")]

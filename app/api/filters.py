@@ -149,8 +149,12 @@ class MetricQuery(BaseModel):
         ),
     ] = None
     format: Annotated[
-        Literal["json", "csv"] | None,
-        Field(description="Output format; overrides the Accept header (`text/csv` gives CSV)."),
+        Literal["json", "csv", "html"] | None,
+        Field(
+            description=(
+                "Output format; overrides the Accept header (`text/csv` gives CSV; a browser's `text/html`, the page)."
+            )
+        ),
     ] = None
 
     @field_validator("from_", "to")

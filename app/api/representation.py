@@ -1,4 +1,5 @@
-"""One path for every 200 the API sends: content negotiation (JSON, CSV or JSON-LD), strong content ETags,
+"""One path for every 200 the API sends: content negotiation (JSON, CSV, JSON-LD or an HTML page), strong content
+ETags, conditional GET, caching headers, and an in-process cache of rendered bodies.
 conditional GET, caching headers, and an in-process cache of rendered bodies.
 
 The cache key starts with the loaded dataset's signature, so a reload (a new signature) makes every
@@ -16,7 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from fastapi import Request
 from sqlalchemy import Connection, text
@@ -24,10 +25,20 @@ from starlette.responses import Response
 
 from app.errors import ApiProblem
 
-Format = Literal["json", "csv", "jsonld"]
+Format = Literal["json", "csv", "jsonld", "html"]
 JSON_TYPE = "application/json"
 CSV_TYPE = "text/csv; charset=utf-8; header=present"
 JSONLD_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
+HTML_TYPE = "text/html; charset=utf-8"
+
+
+class PageRenderer(Protocol):
+    """The HTML representation (app.web): a page made from the document a route built. Set on
+    `app.state.pages` by create_app; this module never imports it."""
+
+    def has_page(self, request: Request) -> bool: ...
+
+    def render(self, request: Request, conn: Connection, document: Any) -> bytes: ...
 
 
 @dataclass
@@ -102,12 +113,15 @@ def dataset_signature(conn: Connection) -> tuple[str, dt.datetime]:
 
 
 def negotiate(request: Request, format_param: str | None, *, jsonld: bool = False) -> Format:
-    """`format=` wins; else CSV (or, where `jsonld` is offered, JSON-LD) when the Accept header prefers it
-    over JSON; else JSON."""
+    """`format=` wins; else JSON-LD (where `jsonld` is offered) or CSV when the Accept header prefers it over
+    JSON, HTML (where the route has a page) when it prefers text/html strictly over JSON, as browsers do; else
+    JSON (`*/*` included)."""
     if format_param is not None:
-        return "csv" if format_param == "csv" else "jsonld" if format_param == "jsonld" and jsonld else "json"
+        if format_param == "jsonld":
+            return "jsonld" if jsonld else "json"
+        return format_param if format_param in ("csv", "html") else "json"  # type: ignore[return-value]
     accept = request.headers.get("accept", "")
-    if "text/csv" not in accept and not (jsonld and "application/ld+json" in accept):
+    if "text/csv" not in accept and "text/html" not in accept and not (jsonld and "application/ld+json" in accept):
         return "json"
     best: dict[str, float] = {}
     for part in accept.split(","):
@@ -126,7 +140,14 @@ def negotiate(request: Request, format_param: str | None, *, jsonld: bool = Fals
     json_q = max(best.get("application/json", 0.0), best.get("application/*", 0.0), best.get("*/*", 0.0) * 0.99)
     if jsonld_q > 0 and jsonld_q >= max(json_q, csv_q):
         return "jsonld"
-    return "csv" if csv_q > 0 and csv_q >= json_q else "json"
+    if csv_q > 0 and csv_q >= json_q:
+        return "csv"
+    html_q = max(best.get("text/html", 0.0), best.get("application/xhtml+xml", 0.0))
+    if html_q > json_q:
+        pages: PageRenderer | None = getattr(request.app.state, "pages", None)
+        if pages is not None and pages.has_page(request):
+            return "html"
+    return "json"
 
 
 def _json_default(value: Any) -> Any:
@@ -210,6 +231,12 @@ def respond(
             body = render_csv(payload.csv_columns, payload.csv_rows())
             media_type = CSV_TYPE
             headers.append(("Content-Disposition", f'attachment; filename="{filename}.csv"'))
+        elif fmt == "html":
+            pages: PageRenderer | None = getattr(request.app.state, "pages", None)
+            if pages is None or not pages.has_page(request):
+                raise ApiProblem(406, "not-acceptable", "This resource has no HTML representation.")
+            body = pages.render(request, conn, payload.document)
+            media_type = HTML_TYPE
         else:
             body = render_json(payload.document)
             media_type = JSON_TYPE

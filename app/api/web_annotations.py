@@ -91,11 +91,11 @@ def collection_document(
 
 
 FormatParam = Annotated[
-    Literal["json", "csv", "jsonld"] | None,
+    Literal["json", "csv", "jsonld", "html"] | None,
     Query(
         alias="format",
         description="Output format; overrides the Accept header (`text/csv` gives CSV, `application/ld+json` "
-        "W3C Web Annotations).",
+        "W3C Web Annotations; a browser's `text/html`, the page).",
     ),
 ]
 CONTENT_200 = {

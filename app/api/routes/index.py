@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 from sqlalchemy import Connection, select
 from starlette.responses import Response
 
-from app.api.deps import ConnDep
+from app.api.deps import ConnDep, FormatParam
 from app.api.queries import source_table
-from app.api.representation import Payload, dataset_signature, respond
+from app.api.representation import Payload, dataset_signature, negotiate, respond
 from app.api.routes import API_PREFIX, COLLECTIONS
 from app.api.routes.datapackage import INDEX_LINKS as DATAPACKAGE_LINKS
 from app.errors import problem_responses
@@ -42,7 +42,7 @@ DOCUMENTS = {
     response_model=IndexPublic,
     responses=problem_responses(400, 503),
 )
-def read_index(request: Request, conn: ConnDep) -> Response:
+def read_index(request: Request, conn: ConnDep, format: FormatParam = None) -> Response:
     """What this dataset is, its attribution, and links to every collection and to the docs."""
 
     def build(conn: Connection) -> Payload:
@@ -63,4 +63,6 @@ def read_index(request: Request, conn: ConnDep) -> Response:
             }
         )
 
-    return respond(request, conn, build)
+    fmt = negotiate(request, format)
+    # No CSV here: an Accept that prefers it gets the JSON, as before pages existed (`format=csv` gets 406).
+    return respond(request, conn, build, fmt="json" if fmt == "csv" and format is None else fmt)
