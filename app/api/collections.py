@@ -11,10 +11,9 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from app.api.deps import ConnDep, FormatParam, LimitParam, OffsetParam
+from app.api.formats import Payload, format_param, negotiate, response_content
 from app.api.pagination import offset_page
-from app.api.representation import Payload, negotiate, respond
-from app.api.web_annotations import CONTENT_200 as JSONLD_CONTENT
-from app.api.web_annotations import FormatParam as JsonldFormatParam
+from app.api.representation import respond
 from app.errors import ApiProblem, problem_responses
 from app.schemas import Page
 
@@ -22,7 +21,6 @@ Document = dict[str, Any]
 Documents = Callable[[Connection, str | None], list[Document]]
 """Every document of a collection in order (`None`), or the one with this id (zero or one)."""
 Endpoint = Callable[..., Response]
-CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
 
 def _same(document: Document) -> Document:
@@ -67,7 +65,12 @@ class Collection:
     @property
     def ok(self) -> dict[str, Any]:
         """The 200 response's extra media types: CSV, and JSON-LD where the collection has it."""
-        return {"content": JSONLD_CONTENT} if self.jsonld is not None else CSV_200
+        return {"content": response_content(*self.formats)}
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The formats it offers besides every route's (app.api.formats.EVERY_ROUTE)."""
+        return ("jsonld",) if self.jsonld is not None else ()
 
     def include_in(self, parent: APIRouter) -> None:
         """Add this collection's routes to `parent` under `/<name>`: the module's own, then the generated."""
@@ -129,8 +132,8 @@ class Collection:
             ),
         ]
 
-        Format = JsonldFormatParam if self.jsonld is not None else FormatParam
-        jsonld = self.jsonld
+        Format = format_param(*self.formats)
+        jsonld, formats = self.jsonld, self.formats
 
         def read_item(
             request: Request,
@@ -138,7 +141,7 @@ class Collection:
             item_id: ItemId,
             format: Format = None,  # type: ignore[valid-type]
         ) -> Response:
-            fmt = negotiate(request, format, jsonld=jsonld is not None)
+            fmt = negotiate(request, format, formats)
 
             def build(conn: Connection) -> Payload:
                 docs = documents(conn, item_id)

@@ -13,7 +13,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse, Response
 
-from app.api.representation import JSONLD_TYPE
+from app.api.formats import JSONLD_TYPE
 from app.errors import Problem
 
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"

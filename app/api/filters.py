@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
 
 from app.api.deps import IdText, split_ids
+from app.api.formats import format_description, format_literal
 from app.api.queries import (
     citation_table,
     destination_member_table,
@@ -63,6 +64,10 @@ def _date(value: str, *, end: bool) -> dt.date:
 def _invalid(parameter: str, reason: str) -> PydanticCustomError:
     """An error about one parameter raised by the model validator; app.errors names `parameter` in it."""
     return PydanticCustomError("invalid_combination", reason, {"parameter": parameter})
+
+
+MetricFormat = format_literal()
+"""The `format=` values of /v1/metrics: every route's."""
 
 
 class MetricQuery(BaseModel):
@@ -148,14 +153,7 @@ class MetricQuery(BaseModel):
             examples=["canada-emigrated-1985-2005"],
         ),
     ] = None
-    format: Annotated[
-        Literal["json", "csv", "html"] | None,
-        Field(
-            description=(
-                "Output format; overrides the Accept header (`text/csv` gives CSV; a browser's `text/html`, the page)."
-            )
-        ),
-    ] = None
+    format: Annotated[MetricFormat | None, Field(description=format_description())] = None  # type: ignore[valid-type]
 
     @field_validator("from_", "to")
     @classmethod

@@ -1,6 +1,5 @@
-"""One path for every 200 the API sends: content negotiation (JSON, CSV, JSON-LD or an HTML page), strong content
-ETags, conditional GET, caching headers, and an in-process cache of rendered bodies.
-conditional GET, caching headers, and an in-process cache of rendered bodies.
+"""One path for every 200 the API sends: the representation negotiated (app.api.formats renders it), strong
+content ETags, conditional GET, caching headers, and an in-process cache of rendered bodies.
 
 The cache key starts with the loaded dataset's signature, so a reload (a new signature) makes every
 cached body unreachable: a cached response is byte-identical to what a fresh render would produce.
@@ -8,53 +7,19 @@ cached body unreachable: a cached response is byte-identical to what a fresh ren
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
-import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from fastapi import Request
 from sqlalchemy import Connection, text
 from starlette.responses import Response
 
+from app.api.formats import FORMATS, OWN_BODY, Format, Payload
 from app.errors import ApiProblem
-
-Format = Literal["json", "csv", "jsonld", "html"]
-JSON_TYPE = "application/json"
-CSV_TYPE = "text/csv; charset=utf-8; header=present"
-JSONLD_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
-HTML_TYPE = "text/html; charset=utf-8"
-
-
-class PageRenderer(Protocol):
-    """The HTML representation (app.web): a page made from the document a route built. Set on
-    `app.state.pages` by create_app; this module never imports it."""
-
-    def has_page(self, request: Request) -> bool: ...
-
-    def render(self, request: Request, conn: Connection, document: Any) -> bytes: ...
-
-
-@dataclass
-class Payload:
-    """What a route computed: the JSON document, the rows a CSV rendering is made of, the JSON-LD document
-    (Web Annotations) where the resource has one; or a body the route rendered itself (`body`, `media_type`,
-    `extension`: a data package's zip and CSVs), sent whatever the format."""
-
-    document: Any
-    csv_rows: Callable[[], Iterable[dict[str, Any]]] | None = None
-    csv_columns: Sequence[str] = ()
-    links: dict[str, str | None] = field(default_factory=dict)
-    jsonld: Any = None
-    body: bytes | None = None
-    media_type: str = JSON_TYPE
-    extension: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,75 +77,6 @@ def dataset_signature(conn: Connection) -> tuple[str, dt.datetime]:
     return str(row[0]), loaded_at
 
 
-def negotiate(request: Request, format_param: str | None, *, jsonld: bool = False) -> Format:
-    """`format=` wins; else JSON-LD (where `jsonld` is offered) or CSV when the Accept header prefers it over
-    JSON, HTML (where the route has a page) when it prefers text/html strictly over JSON, as browsers do; else
-    JSON (`*/*` included)."""
-    if format_param is not None:
-        if format_param == "jsonld":
-            return "jsonld" if jsonld else "json"
-        return format_param if format_param in ("csv", "html") else "json"  # type: ignore[return-value]
-    accept = request.headers.get("accept", "")
-    if "text/csv" not in accept and "text/html" not in accept and not (jsonld and "application/ld+json" in accept):
-        return "json"
-    best: dict[str, float] = {}
-    for part in accept.split(","):
-        media, _, params = part.strip().partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        best[media.strip().lower()] = max(q, best.get(media.strip().lower(), 0.0))
-    csv_q = best.get("text/csv", 0.0)
-    jsonld_q = best.get("application/ld+json", 0.0) if jsonld else 0.0
-    json_q = max(best.get("application/json", 0.0), best.get("application/*", 0.0), best.get("*/*", 0.0) * 0.99)
-    if jsonld_q > 0 and jsonld_q >= max(json_q, csv_q):
-        return "jsonld"
-    if csv_q > 0 and csv_q >= json_q:
-        return "csv"
-    html_q = max(best.get("text/html", 0.0), best.get("application/xhtml+xml", 0.0))
-    if html_q > json_q:
-        pages: PageRenderer | None = getattr(request.app.state, "pages", None)
-        if pages is not None and pages.has_page(request):
-            return "html"
-    return "json"
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def render_json(document: Any) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode()
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return "; ".join(_csv_cell(v) for v in value)
-    return str(value)
-
-
-def render_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_csv_cell(row.get(c)) for c in columns])
-    return out.getvalue().encode()
-
-
 def link_header(links: dict[str, str | None]) -> str:
     return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url is not None)
 
@@ -217,29 +113,10 @@ def respond(
         headers: list[tuple[str, str]] = []
         if payload.links:
             headers.append(("Link", link_header(payload.links)))
-        if payload.body is not None:
-            body, media_type = payload.body, payload.media_type
-            if payload.extension:
-                headers.append(("Content-Disposition", f'attachment; filename="{filename}.{payload.extension}"'))
-        elif fmt == "jsonld":
-            if payload.jsonld is None:
-                raise ApiProblem(406, "not-acceptable", "This resource has no JSON-LD representation.")
-            body, media_type = render_json(payload.jsonld), JSONLD_TYPE
-        elif fmt == "csv":
-            if payload.csv_rows is None:
-                raise ApiProblem(406, "not-acceptable", "This resource has no CSV representation.")
-            body = render_csv(payload.csv_columns, payload.csv_rows())
-            media_type = CSV_TYPE
-            headers.append(("Content-Disposition", f'attachment; filename="{filename}.csv"'))
-        elif fmt == "html":
-            pages: PageRenderer | None = getattr(request.app.state, "pages", None)
-            if pages is None or not pages.has_page(request):
-                raise ApiProblem(406, "not-acceptable", "This resource has no HTML representation.")
-            body = pages.render(request, conn, payload.document)
-            media_type = HTML_TYPE
-        else:
-            body = render_json(payload.document)
-            media_type = JSON_TYPE
+        renderer = OWN_BODY if payload.body is not None else FORMATS[fmt]
+        body, added = renderer.render(request, conn, payload, filename)
+        headers += added
+        media_type = payload.media_type if renderer is OWN_BODY else renderer.media_type
         rendered = Rendered(body, media_type, _etag(body), tuple(headers))
         cache.put(key, rendered)
 

@@ -7,12 +7,10 @@ PUBLIC_BASE_URL is set: never built from the Host header.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Query, Request
-
-from app.api.representation import JSONLD_TYPE
+from fastapi import Request
 
 CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 
@@ -88,17 +86,3 @@ def collection_document(
     if offset == 0:
         return {"@context": CONTEXT, **collection, "first": page}
     return {"@context": CONTEXT, **page, "partOf": collection}
-
-
-FormatParam = Annotated[
-    Literal["json", "csv", "jsonld", "html"] | None,
-    Query(
-        alias="format",
-        description="Output format; overrides the Accept header (`text/csv` gives CSV, `application/ld+json` "
-        "W3C Web Annotations; a browser's `text/html`, the page).",
-    ),
-]
-CONTENT_200 = {
-    "text/csv": {"schema": {"type": "string"}},
-    JSONLD_TYPE: {"schema": {"type": "object", "description": "W3C Web Annotation (JSON-LD)."}},
-}

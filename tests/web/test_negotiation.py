@@ -154,3 +154,21 @@ def test_the_home_page_describes_the_dataset_in_schema_org_json_ld(client) -> No
     }
     assert dataset[s + "license"][0][s + "name"][0]["@value"].startswith("Code: MIT")
     assert dataset[s + "dateModified"][0]["@value"] == index["loaded_at"]
+
+
+@pytest.mark.parametrize(
+    ("path", "accept", "expected"),
+    [
+        ("/v1/metrics", "text/csv, application/json", "text/csv"),  # a tie with JSON: the named format
+        ("/v1/metrics", "text/html, application/json", "application/json"),  # a page never wins a tie with JSON
+        ("/v1/metrics", "text/html, text/csv;q=0.9", "text/html"),  # the highest q among the offered formats
+        ("/v1/metrics", "text/csv, text/html;q=0.9", "text/csv"),
+        ("/v1/metrics", "application/ld+json", "application/json"),  # not offered here: JSON
+        ("/v1/citations", "application/ld+json, text/csv", "application/ld+json"),  # tie: the later entry
+        ("/v1/citations", "application/ld+json;q=0.5, */*", "application/json"),  # */* counts 0.99
+    ],
+)
+def test_accept_picks_the_offered_format_with_the_highest_q(client, path, accept, expected) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(path, headers={"accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(expected), (accept, response.headers["content-type"])

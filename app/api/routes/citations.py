@@ -11,10 +11,11 @@ from starlette.responses import Response
 
 from app.api.collections import Collection
 from app.api.deps import ConnDep, IdList, LimitParam, OffsetParam, split_ids
+from app.api.formats import Payload, format_param, negotiate
 from app.api.pagination import offset_page
 from app.api.queries import citation_document, citation_table, citations_select, in_list
-from app.api.representation import Payload, negotiate, respond
-from app.api.web_annotations import FormatParam, annotation_document, base_url, collection_document
+from app.api.representation import respond
+from app.api.web_annotations import annotation_document, base_url, collection_document
 from app.schemas import CitationPublic
 
 
@@ -42,6 +43,8 @@ CITATIONS = Collection(
     jsonld=citation_annotation,
 )
 
+FormatParam = format_param(*CITATIONS.formats)
+
 
 @CITATIONS.list_route()
 def read_citations(
@@ -51,11 +54,11 @@ def read_citations(
     source: IdList = None,
     limit: LimitParam = 100,
     offset: OffsetParam = 0,
-    format: FormatParam = None,
+    format: FormatParam = None,  # type: ignore[valid-type]
 ) -> Response:
     """Quotes, filterable by metric and by source, ordered by metric and position. As JSON-LD
     (`Accept: application/ld+json` or `format=jsonld`): a W3C Web Annotation collection."""
-    fmt = negotiate(request, format, jsonld=True)
+    fmt = negotiate(request, format, CITATIONS.formats)
 
     def build(conn: Connection) -> Payload:
         conds = [

@@ -16,7 +16,8 @@ from starlette.responses import Response
 
 from app import datapackage
 from app.api.deps import ConnDep
-from app.api.representation import CSV_TYPE, Payload, respond
+from app.api.formats import CSV_TYPE, Payload
+from app.api.representation import respond
 from app.errors import problem_responses
 
 router = APIRouter(tags=["datapackage"])

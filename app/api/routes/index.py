@@ -9,8 +9,9 @@ from sqlalchemy import Connection, select
 from starlette.responses import Response
 
 from app.api.deps import ConnDep, FormatParam
+from app.api.formats import Payload, negotiate
 from app.api.queries import source_table
-from app.api.representation import Payload, dataset_signature, negotiate, respond
+from app.api.representation import dataset_signature, respond
 from app.api.routes import API_PREFIX, COLLECTIONS
 from app.api.routes.datapackage import INDEX_LINKS as DATAPACKAGE_LINKS
 from app.errors import problem_responses
