@@ -19,15 +19,19 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from frictionless import Package, validate
+from sqlmodel import SQLModel
 
 from app.cli import main as cli
 from app.config import Settings
+from app.datapackage import RESOURCES as SPECS
 from app.main import create_app
+from app.vocabulary import CheckStatus
 
 RESOURCES = [
     "sources",
     "reports",
     "report_sources",
+    "attributions",
     "periods",
     "destinations",
     "destination_members",
@@ -81,7 +85,7 @@ def test_the_exported_package_is_valid_with_foreign_keys_declared(exported: Path
     citation_refs = {(fk["fields"][0], fk["reference"]["resource"]) for fk in keys["citations"]}
     assert citation_refs == {("metric_id", "metrics"), ("source_id", "sources")}
     metric_refs = {fk["reference"]["resource"] for fk in keys["metrics"]}
-    assert metric_refs == {"reports", "measures", "populations", "destinations", "periods"}
+    assert metric_refs == {"reports", "attributions", "measures", "populations", "destinations", "periods"}
     assert {"fields": ["part_of"], "reference": {"resource": "", "fields": ["id"]}} in keys["populations"]
 
 
@@ -227,7 +231,11 @@ def test_schemas_carry_the_model_enums_descriptions_and_keys(package: Package) -
     assert metrics.get_field("lower_inclusive").type == "boolean"
     assert metrics.get_field("id").constraints == {"required": True, "unique": True, "maxLength": 100}
     checks = package.get_resource("checks").schema
-    assert checks.get_field("status").constraints["enum"] == ["pass", "warn", "fail"]
+    assert (
+        checks.get_field("status").constraints["enum"]
+        == [s.value for s in CheckStatus]
+        == ["pass", "warn", "fail", "info"]
+    )
     assert checks.get_field("rel_difference").type == "number"
     assert package.get_resource("check_metrics").schema.primary_key == ["check_id", "metric_id"]
     assert package.get_resource("sources").schema.get_field("url").format == "uri"
@@ -411,3 +419,9 @@ def test_the_csvs_quote_and_terminate_as_rfc_4180(exported: Path) -> None:
         assert raw.endswith(b"\r\n")
         rows = list(csv.reader(io.StringIO(raw.decode(), newline="")))
         assert len({len(row) for row in rows}) == 1, name
+
+
+def test_every_table_of_the_dataset_is_a_resource() -> None:
+    # A new table must join the package (or its foreign keys would point at a resource that is not there).
+    tables = {name for name in SQLModel.metadata.tables if name != "dataset"}
+    assert {spec.name for spec in SPECS} == tables == set(RESOURCES)

@@ -17,6 +17,7 @@ from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Float, Integer, St
 from sqlmodel import SQLModel
 
 from app.models import (
+    Attribution,
     Check,
     CheckMetric,
     Citation,
@@ -61,6 +62,7 @@ RESOURCES = (
     ResourceSpec(Source, "Sources: the publication the figures are quoted from"),
     ResourceSpec(Report, "Reports: the report the article describes, as it describes it"),
     ResourceSpec(ReportSource, "Which sources describe which report"),
+    ResourceSpec(Attribution, "Attributions: who states each figure, as the article presents it"),
     ResourceSpec(Period, "Periods: instants and inclusive date intervals"),
     ResourceSpec(Destination, "Destinations: places as the source names them"),
     ResourceSpec(DestinationMember, "Members of the destination groups"),
