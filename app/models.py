@@ -248,6 +248,11 @@ class MetricRepresentation(SQLModel, table=True):
     csv_tail: str = Field(description="The CSV cells after country_match.")
 
 
+DERIVED_TABLES = ("metric_representations",)
+"""Rendered by the loader from the other tables (the API's own bytes): not data of their own, so not in the
+Data Package."""
+
+
 class Dataset(SQLModel, table=True):
     """One row describing what is loaded: the content signature behind every ETag."""
 

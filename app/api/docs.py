@@ -13,6 +13,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse, Response
 
+from app.api.formats import JSONLD_TYPE
 from app.errors import Problem
 
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -45,6 +46,7 @@ TAGS = [
     {"name": "attributions", "description": "Who states each figure, as the article presents it."},
     {"name": "periods", "description": "Instants and year intervals, read as inclusive (see each period's note)."},
     {"name": "destinations", "description": "Places as the source names them, with ISO codes and members."},
+    {"name": "datapackage", "description": "The whole dataset as a Frictionless Data Package: CSVs, schemas, zip."},
     {"name": "index", "description": "What this dataset is, and where everything is."},
 ]
 
@@ -103,9 +105,12 @@ def _add_examples(schema: dict[str, Any]) -> None:
             if example is None:
                 continue
             content = operation["responses"]["200"].setdefault("content", {})
-            content.setdefault("application/json", {})["example"] = example["example"]
+            if "example" in example:
+                content.setdefault("application/json", {})["example"] = example["example"]
             if "csv" in example:
                 content.setdefault("text/csv", {"schema": {"type": "string"}})["example"] = example["csv"]
+            if "jsonld" in example:
+                content.setdefault(JSONLD_TYPE, {"schema": {"type": "object"}})["example"] = example["jsonld"]
             operation["responses"]["200"]["description"] += f" Example: `GET {example['url']}`."
 
 

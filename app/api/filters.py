@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, lit
 from sqlalchemy import column as sql_column
 
 from app.api.deps import IdText, split_ids
+from app.api.formats import format_description, format_literal
 from app.api.queries import (
     SEARCHED_LABELS,
     citation_table,
@@ -63,6 +64,10 @@ def _date(value: str, *, end: bool) -> dt.date:
 def _invalid(parameter: str, reason: str) -> PydanticCustomError:
     """An error about one parameter raised by the model validator; app.errors names `parameter` in it."""
     return PydanticCustomError("invalid_combination", reason, {"parameter": parameter})
+
+
+MetricFormat = format_literal()
+"""The `format=` values of /v1/metrics: every route's."""
 
 
 class MetricQuery(BaseModel):
@@ -160,10 +165,7 @@ class MetricQuery(BaseModel):
             examples=["canada-emigrated-1985-2005"],
         ),
     ] = None
-    format: Annotated[
-        Literal["json", "csv"] | None,
-        Field(description="Output format; overrides the Accept header (`text/csv` gives CSV)."),
-    ] = None
+    format: Annotated[MetricFormat | None, Field(description=format_description())] = None  # type: ignore[valid-type]
 
     @field_validator("from_", "to")
     @classmethod

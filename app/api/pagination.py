@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from app.api.representation import Payload
+from app.api.formats import Payload
 
 TOTAL_BOUND = 10_000
 """Counting stops here: a larger total is reported as this bound, with `total_is_exact` false (app.schemas.Page)."""

@@ -13,8 +13,8 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from app.api.formats import _csv_cell, render_json
 from app.api.queries import COUNTRY_MATCH_KEYS, METRIC_CSV, METRIC_CSV_COLUMNS, METRIC_KEYS, search_text
-from app.api.representation import _csv_cell, render_json
 
 
 def _span(keys: tuple[str, ...]) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, select
 from starlette.requests import Request
 
 from app.api.filters import FILTERS, FilterContext, MetricQuery, order_by
+from app.api.formats import render_csv, render_json
 from app.api.pagination import keyset_links, page_document, page_links
 from app.api.queries import (
     METRIC_CSV_COLUMNS,
@@ -27,7 +28,6 @@ from app.api.queries import (
     metric_select,
     representation_table,
 )
-from app.api.representation import render_csv, render_json
 from app.config import Settings
 from app.db import normalize_url
 from app.main import create_app

@@ -9,7 +9,7 @@ from fastapi import Path, Query, Request
 from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, literal, select, true
 from starlette.responses import Response
 
-from app.api.collections import CSV_200, Collection
+from app.api.collections import Collection
 from app.api.deps import ConnDep, FormatParam
 from app.api.filters import (
     FilterContext,
@@ -21,6 +21,7 @@ from app.api.filters import (
     sort_keys,
     up_to_cursor,
 )
+from app.api.formats import Payload, negotiate, render_json, response_content
 from app.api.pagination import TOTAL_BOUND, keyset_links, page_document, page_links
 from app.api.queries import (
     METRIC_CSV_COLUMNS,
@@ -32,7 +33,7 @@ from app.api.queries import (
     period_table,
     representation_table,
 )
-from app.api.representation import Payload, negotiate, render_json, respond
+from app.api.representation import respond
 from app.api.stored import csv_body, json_fragment, json_page
 from app.errors import ApiProblem, problem_responses
 from app.schemas import MetricPublic
@@ -134,7 +135,7 @@ def bounded_total(conn: Connection, where: ColumnElement[bool]) -> tuple[int, bo
     operation_id="get_metric",
     response_model=MetricPublic,
     responses={
-        200: {**CSV_200, "description": "The figure."},
+        200: {"content": response_content(), "description": "The figure."},
         **problem_responses(400, 404, 503),
     },
 )
