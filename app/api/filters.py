@@ -158,8 +158,8 @@ class MetricQuery(BaseModel):
         Field(
             description=(
                 "Keyset paging: only the figures that come after this one in the requested order (none if it is not "
-                "among them). In any order a page then costs the same however deep it is, where `offset` grows "
-                "with the rows it skips. The `next` and `prev` links carry `after` too; `offset` "
+                "among them). In the default order (id) a page then costs the same however deep it is, where "
+                "`offset` grows with the rows it skips. The `next` and `prev` links carry `after` too; `offset` "
                 "still applies, counted from the cursor. CSV ignores it."
             ),
             examples=["canada-emigrated-1985-2005"],
