@@ -180,7 +180,8 @@ def test_migration_0002_downgrades_and_upgrades_without_drift(checks_db: str) ->
     engine = make_engine(checks_db, read_only=False)
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+            opts = {"compare_type": True, "include_object": migrations.include_object}
+            diff = compare_metadata(MigrationContext.configure(conn, opts=opts), metadata)
         assert diff == []
         with engine.connect() as conn:
             assert conn.execute(select(metadata.tables["checks"].c.id)).first() is not None
