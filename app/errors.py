@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -113,11 +114,46 @@ def problem_response(
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9/_.\-]{0,200}$")
 
 
+def shown(value: Any, width: int = 60) -> str:
+    """A value quoted for a message: printable, and cut to `width` characters."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
+    return '"' + (text[:width] + "..." if len(text) > width else text) + '"'
+
+
+def _whole_number(value: Any) -> str:
+    reason = f"{shown(value)} is not a whole number"
+    digits = str(value).replace(",", "").replace("_", "").replace(" ", "").replace("\u00a0", "")
+    if digits.lstrip("-").isdigit():
+        return f"{reason}; write {int(digits)}"
+    if digits.replace(".", "", 1).lstrip("-").isdigit():
+        return f"{reason}; base units have no fraction (write digits only)"
+    return f"{reason}; write digits only, like 200000"
+
+
+def _one_of(err: dict[str, Any]) -> str:
+    expected = str((err.get("ctx") or {}).get("expected", "")).replace("'", "")
+    return f"{shown(err.get('input'))} is not one of {expected.replace(' or ', ', ')}"
+
+
+_REASONS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "missing": lambda err: "required",
+    "int_parsing": lambda err: _whole_number(err.get("input")),
+    "int_from_float": lambda err: _whole_number(err.get("input")),
+    "enum": _one_of,
+    "literal_error": _one_of,
+    "bool_parsing": lambda err: f"{shown(err.get('input'))} is not true or false",
+    # The one pattern left to pydantic is the id's (app.vocabulary.SLUG); every other says its own words.
+    "string_pattern_mismatch": lambda err: (
+        f"{shown(err.get('input'))} is not an id: ids are lower-case letters, digits, - and _ "
+        "(several: separate with commas); see the collection for the valid ones"
+    ),
+}
+"""Pydantic's error types whose own message would quote a pattern or Python syntax, in words instead."""
+
+
 def _validation_reason(err: dict[str, Any]) -> str:
-    msg = str(err.get("msg", "invalid value"))
-    if err.get("type") == "missing":
-        return "required"
-    return msg
+    reason = _REASONS.get(str(err.get("type")))
+    return reason(err) if reason is not None else str(err.get("msg", "invalid value"))
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:

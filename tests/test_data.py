@@ -69,6 +69,7 @@ def test_row_counts(conn: Connection) -> None:
         "periods": 5,
         "destinations": 11,
         "destination_members": 29,
+        "destination_aliases": 14,
         "measures": 10,
         "populations": 5,
         "metrics": 31,

@@ -22,6 +22,7 @@ EXPECTED_ROWS = {
     "periods": 5,
     "destinations": 11,
     "destination_members": 29,
+    "destination_aliases": 14,
     "measures": 10,
     "populations": 5,
     "metrics": 31,

@@ -13,8 +13,10 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
 
 from app.api.deps import IdText, split_ids
+from app.api.names import invalid, resolve_country, suggestion
 from app.api.queries import (
     citation_table,
+    destination_alias_table,
     destination_member_table,
     destination_table,
     in_list,
@@ -22,8 +24,10 @@ from app.api.queries import (
     metric_table,
     period_table,
     population_table,
+    report_table,
 )
-from app.vocabulary import Qualifier, Slug, Unit
+from app.errors import shown
+from app.vocabulary import DestinationKind, Qualifier, Slug, Unit
 
 BIG = 10**18
 DATE_OR_YEAR = r"^[1-9][0-9]{3}(-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$"
@@ -49,7 +53,10 @@ IdList = Annotated[
     list[IdText] | None,
     Field(description="One or more ids: repeat the parameter or separate with commas.", max_length=50),
 ]
-DateOrYear = Annotated[str | None, Field(pattern=DATE_OR_YEAR)]
+# The patterns stay in the OpenAPI document (clients and fuzzers read them); the validators below say in words
+# what is wrong, since a 400 never quotes a regular expression at a person.
+DateOrYear = Annotated[str | None, Field(json_schema_extra={"pattern": DATE_OR_YEAR})]
+SPLIT_ON_COMMAS = ("unit", "qualifier", "destination_kind")
 Amount = Annotated[int | None, Field(ge=-BIG, le=BIG)]
 
 
@@ -74,20 +81,46 @@ class MetricQuery(BaseModel):
     report: IdList = None
     measure: IdList = None
     population: IdList = None
-    unit: Annotated[list[Unit] | None, Field(description="persons, cases or USD; repeatable.")] = None
-    qualifier: Annotated[list[Qualifier] | None, Field(description="How the source bounds it; repeatable.")] = None
+    unit: Annotated[list[Unit] | None, Field(description="persons, cases or USD; repeatable or comma-separated.")] = (
+        None
+    )
+    qualifier: Annotated[
+        list[Qualifier] | None,
+        Field(description="How the source bounds it (exact, more_than, ...); repeatable or comma-separated."),
+    ] = None
     period: IdList = None
     destination: IdList = None
     country: Annotated[
         str | None,
         Field(
-            pattern=r"^[A-Za-z]{2}$",
+            min_length=1,
+            max_length=100,
             description=(
-                "ISO 3166-1 alpha-2 code: figures for that country or territory, or for a group that lists it "
-                "(`country_match` says which). `country=SG` finds the South East Asia figures."
+                "ISO 3166-1 alpha-2 code or a name (`Canada`, `United States`, `USA`, `U.S.`, `Hong Kong`; "
+                "case-insensitive; the names and aliases of /v1/destinations and their members): figures for that "
+                "country or territory, or for a group that lists it (`country_match` says which). `country=SG` "
+                "finds the South East Asia figures. A name the dataset does not know is a 400 naming the closest."
             ),
-            examples=["SG"],
+            examples=["SG", "United States"],
         ),
+    ] = None
+    has_destination: Annotated[
+        bool | None,
+        Field(description="`true`: only figures the source gives a destination; `false`: only those without one."),
+    ] = None
+    destination_kind: Annotated[
+        list[DestinationKind] | None,
+        Field(
+            description=(
+                'territory, country, region or aggregate ("overseas"); repeatable or comma-separated. '
+                "`destination_kind=country,territory,region` keeps the figures for named places."
+            ),
+            examples=[["country", "territory", "region"]],
+        ),
+    ] = None
+    has_period: Annotated[
+        bool | None,
+        Field(description="`true`: only figures the source dates (a period or instant); `false`: only undated ones."),
     ] = None
     from_: Annotated[
         DateOrYear,
@@ -119,14 +152,17 @@ class MetricQuery(BaseModel):
         Field(
             min_length=1,
             max_length=200,
-            description="Case-insensitive text search over measure, population, value text and quotes.",
+            description=(
+                "Case-insensitive text search over measure and population ids and labels, value text, quotes, "
+                "and destination names, labels, aliases and member names (`q=usa`, `q=germany`)."
+            ),
         ),
     ] = None
     # Not filters, but a query model with extra="forbid" declares every parameter of the operation.
     sort: Annotated[
         str | None,
         Field(
-            pattern=SORT_PATTERN,
+            json_schema_extra={"pattern": SORT_PATTERN},
             description=(
                 f"Comma-separated keys from {', '.join(SORT_FIELDS)}; prefix `-` for descending. Nulls sort last "
                 "either way; ties break on id."
@@ -153,14 +189,39 @@ class MetricQuery(BaseModel):
         Field(description="Output format; overrides the Accept header (`text/csv` gives CSV)."),
     ] = None
 
+    @field_validator(*SPLIT_ON_COMMAS, mode="before")
+    @classmethod
+    def _split_on_commas(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
+        return value
+
     @field_validator("from_", "to")
     @classmethod
     def _a_real_date(cls, value: str | None) -> str | None:
         if value is not None:
             try:
+                if not (len(value) in (4, 10) and value[:4].isdigit() and value[0] != "0"):
+                    raise ValueError
                 _date(value, end=False)
             except ValueError:
-                raise PydanticCustomError("invalid_date", "not a valid date") from None
+                raise PydanticCustomError(
+                    "invalid_date", "{value} is not a year or a date; write 1990 or 1990-06-30", {"value": shown(value)}
+                ) from None
+        return value
+
+    @field_validator("sort")
+    @classmethod
+    def _sort_keys(cls, value: str | None) -> str | None:
+        if value is not None:
+            for item in value.split(","):
+                if item.removeprefix("-") not in SORT_KEYS:
+                    raise PydanticCustomError(
+                        "invalid_sort",
+                        "{value} is not a sort key; use one of {keys}, each optionally prefixed by - (descending), "
+                        "separated by commas",
+                        {"value": shown(item), "keys": ", ".join(SORT_FIELDS)},
+                    )
         return value
 
     @model_validator(mode="after")
@@ -194,8 +255,22 @@ Condition = ColumnElement[bool]
 Filter = Callable[[MetricQuery, FilterContext], list[Condition]]
 
 
-def _ids(column: Any, name: str) -> Filter:
-    return lambda f, ctx: [in_list(column, ids)] if (ids := split_ids(getattr(f, name))) else []
+def _ids(column: Any, name: str, table: Any) -> Filter:
+    """Figures whose `column` is one of the ids; an id `table` does not hold is a 400 (a typo is not "no data")."""
+
+    def condition(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+        ids = split_ids(getattr(f, name))
+        if not ids:
+            return []
+        found = set(ctx.conn.execute(select(table.c.id).where(in_list(table.c.id, ids))).scalars())
+        unknown = [i for i in ids if i not in found]
+        if unknown:
+            known = list(ctx.conn.execute(select(table.c.id).order_by(table.c.id)).scalars())
+            names = ", ".join(shown(i) for i in unknown)
+            raise invalid(name, f"no {name} {names}; {suggestion(unknown[0], known)}")
+        return [in_list(column, ids)]
+
+    return condition
 
 
 def _enum(column: Any, name: str) -> Filter:
@@ -205,7 +280,7 @@ def _enum(column: Any, name: str) -> Filter:
 def _country(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
     if f.country is None:
         return []
-    code = f.country.upper()
+    code = resolve_country(ctx.conn, f.country)
     members = destination_member_table
     exact = ctx.conn.execute(select(destination_table.c.id).where(destination_table.c.code == code)).scalars()
     groups = ctx.conn.execute(select(members.c.group_id).where(members.c.code == code)).scalars()
@@ -245,19 +320,46 @@ def _text(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
 
     m = metric_table.c
     quoted = exists().where(citation_table.c.metric_id == m.id, like(citation_table.c.quote))
-    labels = (measure_table.c.label, population_table.c.label, m.value_text, m.measure, m.population)
-    return [or_(*(like(column) for column in labels), quoted)]
+    alias = exists().where(
+        destination_alias_table.c.destination_id == m.destination_id, like(destination_alias_table.c.alias)
+    )
+    member = exists().where(
+        destination_member_table.c.group_id == m.destination_id, like(destination_member_table.c.name)
+    )
+    labels = (
+        measure_table.c.label,
+        population_table.c.label,
+        m.value_text,
+        m.measure,
+        m.population,
+        destination_table.c.name,
+        destination_table.c.label,
+    )
+    return [or_(*(like(column) for column in labels), quoted, alias, member)]
+
+
+def _has(column: Any, name: str) -> Filter:
+    def condition(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+        wanted = getattr(f, name)
+        if wanted is None:
+            return []
+        return [column.is_not(None) if wanted else column.is_(None)]
+
+    return condition
 
 
 FILTERS: dict[str, Filter] = {
-    "report": _ids(metric_table.c.report_id, "report"),
-    "measure": _ids(metric_table.c.measure, "measure"),
-    "population": _ids(metric_table.c.population, "population"),
-    "period": _ids(metric_table.c.period_id, "period"),
-    "destination": _ids(metric_table.c.destination_id, "destination"),
+    "report": _ids(metric_table.c.report_id, "report", report_table),
+    "measure": _ids(metric_table.c.measure, "measure", measure_table),
+    "population": _ids(metric_table.c.population, "population", population_table),
+    "period": _ids(metric_table.c.period_id, "period", period_table),
+    "destination": _ids(metric_table.c.destination_id, "destination", destination_table),
     "unit": _enum(metric_table.c.unit, "unit"),
     "qualifier": _enum(metric_table.c.qualifier, "qualifier"),
     "country": _country,
+    "has_destination": _has(metric_table.c.destination_id, "has_destination"),
+    "destination_kind": _enum(destination_table.c.kind, "destination_kind"),
+    "has_period": _has(metric_table.c.period_id, "has_period"),
     "from": lambda f, ctx: [period_table.c.end_date >= f.start] if f.from_ is not None else [],
     "to": lambda f, ctx: [period_table.c.start_date <= f.end] if f.to is not None else [],
     "value_min": _value_min,
@@ -272,7 +374,7 @@ def conditions(filters: MetricQuery, ctx: FilterContext) -> list[Condition]:
 
 
 def order_by(sort: str | None) -> list[Any]:
-    """ORDER BY keys for `sort` (validated by SORT_PATTERN)."""
+    """ORDER BY keys for `sort` (validated against SORT_KEYS)."""
     keys: list[Any] = []
     for item in (sort or "id").split(","):
         desc = item.startswith("-")

@@ -20,6 +20,7 @@ from app.models import (
     Citation,
     Dataset,
     Destination,
+    DestinationAlias,
     DestinationMember,
     Measure,
     Metric,
@@ -36,6 +37,7 @@ from app.vocabulary import CheckRole
 metric_table = table_of(Metric)
 destination_table = table_of(Destination)
 destination_member_table = table_of(DestinationMember)
+destination_alias_table = table_of(DestinationAlias)
 period_table = table_of(Period)
 measure_table = table_of(Measure)
 population_table = table_of(Population)

@@ -26,6 +26,7 @@ TABLE_ORDER = (
     "periods",
     "destinations",
     "destination_members",
+    "destination_aliases",
     "measures",
     "populations",
     "metrics",

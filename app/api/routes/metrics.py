@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
 from sqlalchemy import ColumnElement, Connection, and_, func, select, true
@@ -47,21 +47,25 @@ def read_metrics(
             return Payload(document=None, csv_rows=lambda: metric_csv_rows(docs), csv_columns=METRIC_CSV_COLUMNS)
         total = _total(conn, where) if conds else _loaded_count(conn)
         if after is None:
-            rows = conn.execute(ordered.limit(limit).offset(offset)).all()
-            return offset_page(request, metric_documents(conn, rows, context.country_match), total, limit, offset)
+            found = conn.execute(ordered.limit(limit).offset(offset)).all()
+            return offset_page(request, metric_documents(conn, found, context.country_match), total, limit, offset)
+        earlier: list[str] = []
+        rows: list[Any] = []
         if sort in (None, "id"):
-            page = metric_select().where(where, metric_table.c.id > after).order_by(metric_table.c.id)
-            rows = conn.execute(page.limit(limit + 1).offset(offset)).all()
-            # The cursor of the page that ends at `after`: `limit` rows back (index-only, like the page itself).
-            back = metric_select(metric_table.c.id).where(where, metric_table.c.id <= after)
-            earlier: list[str] = list(conn.execute(back.order_by(metric_table.c.id.desc()).limit(limit + 1)).scalars())
+            # A cursor that is not among the filtered figures: nothing comes after it (as documented).
+            if _holds(conn, where, after):
+                page = metric_select().where(where, metric_table.c.id > after).order_by(metric_table.c.id)
+                rows = list(conn.execute(page.limit(limit + 1).offset(offset)).all())
+                # The cursor of the page that ends at `after`: `limit` rows back (index-only, like the page).
+                back = metric_select(metric_table.c.id).where(where, metric_table.c.id <= after)
+                earlier = list(conn.execute(back.order_by(metric_table.c.id.desc()).limit(limit + 1)).scalars())
         else:
             # Another order: the rows after the cursor's place in it (no rows if the cursor is not among them).
             # Correct in every order; only the default one is served by an index.
             ids = metric_select(metric_table.c.id).where(where).order_by(*order_by(sort))
             in_order = list(conn.execute(ids).scalars())
             start = in_order.index(after) + 1 if after in in_order else len(in_order)
-            rows = conn.execute(ordered.limit(limit + 1).offset(start + offset)).all()
+            rows = list(conn.execute(ordered.limit(limit + 1).offset(start + offset)).all())
             earlier = in_order[:start][::-1][: limit + 1]
         more, rows = len(rows) > limit, rows[:limit]
         links = keyset_links(request, earlier, after, limit, offset, rows[-1].id if more else None)
@@ -69,6 +73,12 @@ def read_metrics(
         return Payload(document=page_document(docs, total, limit, offset, links), links=links)
 
     return respond(request, conn, build, fmt=fmt, filename="metrics")
+
+
+def _holds(conn: Connection, where: ColumnElement[bool], metric_id: str) -> bool:
+    """Whether the figure `metric_id` is among those `where` keeps."""
+    found = conn.execute(metric_select(metric_table.c.id).where(where, metric_table.c.id == metric_id)).first()
+    return found is not None
 
 
 def _loaded_count(conn: Connection) -> int:
