@@ -77,6 +77,17 @@ class PeriodRef(_Public):
     end_date: dt.date
 
 
+class MetricLinks(_Public):
+    """Where the vocabulary a figure uses is described (relative URLs); null where the figure has none."""
+
+    self: str = Field(examples=["/v1/metrics/canada-emigrated-1985-2005"])
+    measure: str = Field(examples=["/v1/measures/emigrated"])
+    population: str = Field(examples=["/v1/populations/cadre_spouses_children"])
+    report: str = Field(examples=["/v1/reports/ccp-org-dept-mps-2006-02"])
+    destination: str | None = Field(examples=["/v1/destinations/canada"])
+    period: str | None = Field(examples=["/v1/periods/1985-2005"])
+
+
 class MetricPublic(_Public):
     id: str = Field(examples=["canada-emigrated-1985-2005"])
     report_id: str
@@ -100,6 +111,33 @@ class MetricPublic(_Public):
     note: str | None = None
     citations: list[CitationPublic]
     checks: list[str] = Field(default_factory=list, description="Ids of the consistency checks this figure is in.")
+    links: MetricLinks = Field(description="The figure itself and the vocabulary it uses, as resources.")
+
+
+class FacetValue(_Public):
+    value: str | None = Field(description="The value (an id or a vocabulary term); null: the figures without one.")
+    count: int = Field(description="Figures in the filtered set with this value.")
+
+
+class MetricPage(Page[MetricPublic]):
+    facets: dict[str, list[FacetValue]] | None = Field(
+        default=None,
+        description="With `facet=`: for each facet asked, the count of filtered figures per value, largest first.",
+    )
+
+
+class MeasurePublic(_Public):
+    id: str = Field(examples=["emigrated"])
+    label: str = Field(description="What is counted, in the source's words.")
+    metric_count: int
+
+
+class PopulationPublic(_Public):
+    id: str = Field(examples=["senior_cadre_spouses_children"])
+    label: str = Field(description="Whose figures, in the source's words.")
+    part_of: str | None = Field(description="The population this one is a subset of, as the source says; null: none.")
+    parts: list[str] = Field(description="The populations that are subsets of this one.")
+    metric_count: int
 
 
 class SourcePublic(_Public):

@@ -43,6 +43,8 @@ class Collection:
     """Its entry in the index."""
     public: type[BaseModel] | None = None
     documents: Documents | None = None
+    page: type[BaseModel] | None = None
+    """The list's JSON shape when it is more than a Page of `public` (the metrics' facets)."""
     list_summary: str = ""
     list_description: str = ""
     item_summary: str = ""
@@ -81,7 +83,7 @@ class Collection:
             summary=self.list_summary,
             description=self.list_description or None,
             operation_id=f"list_{self.name}",
-            response_model=Page[self.public],  # type: ignore[name-defined]
+            response_model=self.page or Page[self.public],  # type: ignore[name-defined]
             responses={200: ok, **problem_responses(400, 503)},
         )
 

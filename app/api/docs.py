@@ -11,8 +11,11 @@ import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import HTMLResponse, Response
 
+from app.api.queries import destination_table, measure_table, period_table, population_table, report_table
 from app.errors import Problem
 
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -36,6 +39,8 @@ TAGS = [
     {"name": "reports", "description": "The report the article describes."},
     {"name": "periods", "description": "Instants and inclusive year intervals."},
     {"name": "destinations", "description": "Places as the source names them, with ISO codes and members."},
+    {"name": "measures", "description": "What a figure counts: the vocabulary of `measure=`."},
+    {"name": "populations", "description": "Whose figures, and which population is part of which."},
     {"name": "index", "description": "What this dataset is, and where everything is."},
 ]
 
@@ -100,6 +105,44 @@ def _add_examples(schema: dict[str, Any]) -> None:
             operation["responses"]["200"]["description"] += f" Example: `GET {example['url']}`."
 
 
+ID_PARAMETERS = {
+    "measure": measure_table,
+    "population": population_table,
+    "period": period_table,
+    "destination": destination_table,
+    "report": report_table,
+}
+"""Query parameters taking ids of a vocabulary table: the OpenAPI lists the loaded ids as their `examples`."""
+
+
+def _add_id_examples(schema: dict[str, Any], engine: Engine) -> None:
+    """Give each id-valued parameter the known ids as named examples (Swagger UI offers them in a list).
+    Read once from the loaded dataset; without one (not loaded yet) the parameters keep their text only."""
+    try:
+        with engine.connect() as conn:
+            known = {
+                name: [(row[0], row[1]) for row in conn.execute(_labelled(table))]
+                for name, table in ID_PARAMETERS.items()
+            }
+    except SQLAlchemyError:
+        return
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            for param in operation.get("parameters", []):
+                ids = known.get(param["name"]) if param.get("in") == "query" else None
+                if not ids:
+                    continue
+                array = param.get("schema", {}).get("anyOf", [{}])[0].get("type") == "array"
+                param["examples"] = {
+                    key: {"summary": f"{key}: {label}"[:120], "value": [key] if array else key} for key, label in ids
+                }
+
+
+def _labelled(table: Any) -> Any:
+    label = table.c.label if "label" in table.c else table.c.description
+    return select(table.c.id, label).order_by(table.c.id)
+
+
 def patch_openapi(app: FastAPI) -> None:
     """Add the Problem schema the `responses` entries refer to, drop FastAPI's 422, attach the examples."""
     original = app.openapi
@@ -120,6 +163,7 @@ def patch_openapi(app: FastAPI) -> None:
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         _add_examples(schema)
+        _add_id_examples(schema, app.state.engine)
         app.openapi_schema = schema
         return schema
 

@@ -21,6 +21,7 @@ from app.api.queries import (
     destination_table,
     in_list,
     measure_table,
+    metric_select,
     metric_table,
     period_table,
     population_table,
@@ -56,7 +57,18 @@ IdList = Annotated[
 # The patterns stay in the OpenAPI document (clients and fuzzers read them); the validators below say in words
 # what is wrong, since a 400 never quotes a regular expression at a person.
 DateOrYear = Annotated[str | None, Field(json_schema_extra={"pattern": DATE_OR_YEAR})]
-SPLIT_ON_COMMAS = ("unit", "qualifier", "destination_kind")
+SPLIT_ON_COMMAS = ("unit", "qualifier", "destination_kind", "facet")
+FACETS = {
+    "destination": metric_table.c.destination_id,
+    "unit": metric_table.c.unit,
+    "measure": metric_table.c.measure,
+    "population": metric_table.c.population,
+    "period": metric_table.c.period_id,
+    "qualifier": metric_table.c.qualifier,
+    "destination_kind": destination_table.c.kind,
+}
+"""What `facet=` can count the filtered figures by: its name -> the column whose values it counts."""
+FacetName = Literal["destination", "unit", "measure", "population", "period", "qualifier", "destination_kind"]
 Amount = Annotated[int | None, Field(ge=-BIG, le=BIG)]
 
 
@@ -182,6 +194,16 @@ class MetricQuery(BaseModel):
                 "still applies, counted from the cursor. CSV ignores it."
             ),
             examples=["canada-emigrated-1985-2005"],
+        ),
+    ] = None
+    facet: Annotated[
+        list[FacetName] | None,
+        Field(
+            description=(
+                f"Count the filtered figures per value of each of {', '.join(FACETS)} (repeatable or "
+                "comma-separated): the JSON page gains `facets`, counted over every page. CSV ignores it."
+            ),
+            examples=[["destination", "unit"]],
         ),
     ] = None
     format: Annotated[
@@ -367,6 +389,17 @@ FILTERS: dict[str, Filter] = {
     "q": _text,
 }
 """Each filter's SQL condition(s), given the validated filters (`match` only qualifies value_min/value_max)."""
+
+
+def facet_counts(conn: Connection, names: list[str], where: Condition) -> dict[str, list[dict[str, Any]]]:
+    """For each facet asked, the filtered figures counted per value: largest count first, then by value."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in dict.fromkeys(names):
+        column = FACETS[name]
+        rows = conn.execute(metric_select(column, func.count()).where(where).group_by(column)).all()
+        counted = [{"value": None if v is None else str(v), "count": n} for v, n in rows]
+        out[name] = sorted(counted, key=lambda c: (-c["count"], c["value"] is None, c["value"] or ""))
+    return out
 
 
 def conditions(filters: MetricQuery, ctx: FilterContext) -> list[Condition]:

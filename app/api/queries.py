@@ -56,7 +56,7 @@ _EMBEDDED: dict[str, tuple[Table, type[BaseModel]]] = {
     "destination": (destination_table, DestinationRef),
     "period": (period_table, PeriodRef),
 }
-_COMPUTED = ("destination", "period", "country_match", "citations", "checks")
+_COMPUTED = ("destination", "period", "country_match", "citations", "checks", "links")
 METRIC_KEYS = tuple(MetricPublic.model_fields)
 _ROW_KEYS = tuple(name for name in METRIC_KEYS if name not in _COMPUTED)
 _EMBEDDED_KEYS = {field: tuple(ref.model_fields) for field, (_, ref) in _EMBEDDED.items()}
@@ -151,6 +151,20 @@ def _embedded(values: Any, field: str) -> dict[str, Any] | None:
     return {key: values[f"{field}_{key}"] for key in _EMBEDDED_KEYS[field]}
 
 
+def _links(values: Any) -> dict[str, str | None]:
+    def href(collection: str, item: str | None) -> str | None:
+        return None if item is None else f"/v1/{collection}/{item}"
+
+    return {
+        "self": href("metrics", values["id"]),
+        "measure": href("measures", values["measure"]),
+        "population": href("populations", values["population"]),
+        "report": href("reports", values["report_id"]),
+        "destination": href("destinations", values["destination_id"]),
+        "period": href("periods", values["period_id"]),
+    }
+
+
 def metric_document(
     row: Any, citations: list[dict[str, Any]], checks: list[str], country_match: str | None = None
 ) -> dict[str, Any]:
@@ -161,6 +175,7 @@ def metric_document(
         "country_match": country_match,
         "citations": citations,
         "checks": checks,
+        "links": _links(values),
     }
     return {name: computed[name] if name in computed else values[name] for name in METRIC_KEYS}
 

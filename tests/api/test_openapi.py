@@ -62,6 +62,7 @@ def test_every_operation_is_documented(client: TestClient) -> None:
         "limit",
         "offset",
         "after",
+        "facet",
         "format",
     }
 

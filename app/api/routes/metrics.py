@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from app.api.collections import CSV_200, Collection
 from app.api.deps import ConnDep, FormatParam
-from app.api.filters import FilterContext, MetricQuery, conditions, order_by
+from app.api.filters import FilterContext, MetricQuery, conditions, facet_counts, order_by
 from app.api.pagination import keyset_links, offset_page, page_document
 from app.api.queries import (
     METRIC_CSV_COLUMNS,
@@ -22,9 +22,9 @@ from app.api.queries import (
 )
 from app.api.representation import Payload, negotiate, respond
 from app.errors import ApiProblem, problem_responses
-from app.schemas import MetricPublic
+from app.schemas import MetricPage, MetricPublic
 
-METRICS = Collection("metrics", "metric", "The figures", MetricPublic, list_summary="List figures")
+METRICS = Collection("metrics", "metric", "The figures", MetricPublic, page=MetricPage, list_summary="List figures")
 
 
 @METRICS.list_route("A page of figures (JSON envelope), or every matching figure as CSV.")
@@ -38,6 +38,13 @@ def read_metrics(
     sort, limit, offset, after = query.sort, query.limit, query.offset, query.after
 
     def build(conn: Connection) -> Payload:
+        payload = page(conn)
+        if query.facet and fmt == "json":
+            where = and_(true(), *conditions(query, FilterContext(conn)))
+            payload.document["facets"] = facet_counts(conn, list(query.facet), where)
+        return payload
+
+    def page(conn: Connection) -> Payload:
         context = FilterContext(conn)
         conds = conditions(query, context)
         where = and_(true(), *conds)
