@@ -6,6 +6,7 @@ the JSON escapes <, > and & so no browser can run anything reflected in it.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import re
@@ -24,7 +25,7 @@ from starlette.responses import Response
 log = logging.getLogger("app.errors")
 
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "https://cadre-families-data.invalid/problems/"
+PROBLEM_BASE = "/problems/"
 ALLOWED_METHODS = "GET, HEAD"
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]]{1,64}$")
@@ -181,7 +182,9 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
     status = exc.status_code
     headers: dict[str, str] = {}
     if status == 404:
-        return problem_response(request, 404, "not-found", "No resource at this path.", title="Not found")
+        near = _nearest_route(request)
+        detail = "No resource at this path." + (f" Did you mean {near}?" if near else " See / for every collection.")
+        return problem_response(request, 404, "not-found", detail, title="Not found")
     if status == 405:
         headers["Allow"] = ALLOWED_METHODS
         return problem_response(
@@ -194,6 +197,22 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
         )
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
     return problem_response(request, status, "http-" + str(status), detail)
+
+
+def _nearest_route(request: Request) -> str | None:
+    """The served path closest to the one asked (`/v1/metric/x` -> `/v1/metrics/x`): each documented path with
+    its `{parameter}` segments taken from the request, compared with difflib; None for an unsafe path."""
+    path = request.url.path
+    if not _SAFE_PATH.match(path) or path.startswith("//"):
+        return None
+    asked = path.rstrip("/").split("/")
+    candidates = []
+    for template in request.app.openapi().get("paths", {}):  # the documented routes (all GET)
+        parts = template.split("/")
+        if len(parts) == len(asked):
+            candidates.append("/".join(a if p.startswith("{") else p for p, a in zip(parts, asked, strict=True)))
+    close = difflib.get_close_matches(path.rstrip("/") or "/", candidates, n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 def _unavailable(request: Request, reason: str) -> Response:

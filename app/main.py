@@ -18,7 +18,7 @@ from app.api.docs import DESCRIPTION, TAGS, mount_docs, patch_openapi
 from app.api.fastcache import CachingFastAPI, FastCache, SQLiteDataVersion
 from app.api.middleware import HeadAsGet, RequestLimits, SecurityHeaders
 from app.api.representation import ResponseCache
-from app.api.routes import api_router, health, index
+from app.api.routes import api_router, health, index, problems
 from app.config import Settings, get_settings
 from app.db import is_sqlite, make_engine, normalize_url, sqlite_path
 from app.errors import install_error_handlers, problem_responses
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> CachingFastAPI:
     app.include_router(api_router())
     app.include_router(health.router)
     app.include_router(index.router)
+    app.include_router(problems.router)
     mount_docs(app)
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)

@@ -42,6 +42,7 @@ TAGS = [
     {"name": "measures", "description": "What a figure counts: the vocabulary of `measure=`."},
     {"name": "populations", "description": "Whose figures, and which population is part of which."},
     {"name": "index", "description": "What this dataset is, and where everything is."},
+    {"name": "problems", "description": "What each error `type` means and how to fix it."},
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_response
+from app.errors import ALLOWED_METHODS, problem_response
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 # Swagger UI and ReDoc bootstrap with an inline script and ReDoc runs a blob: worker; nothing leaves this origin.
@@ -71,8 +71,8 @@ class HeadAsGet:
 
 
 class RequestLimits:
-    """Refuse over-long URLs (414), oversized headers (431) and any request body (413: every operation is a
-    GET or HEAD), with a problem+json answer, before routing or any database work."""
+    """Refuse over-long URLs (414), oversized headers (431) and any request body (405 with another method, else
+    413: every operation is a GET or HEAD), with a problem+json answer, before routing or any database work."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -88,15 +88,20 @@ class RequestLimits:
             problem = (414, "uri-too-long", f"The request target is longer than {MAX_URL_BYTES} bytes.")
         elif sum(len(k) + len(v) for k, v in headers) > MAX_HEADER_BYTES:
             problem = (431, "headers-too-large", f"The request headers exceed {MAX_HEADER_BYTES} bytes.")
-        else:
-            for name, value in headers:
-                if (name == b"content-length" and value.strip() not in (b"", b"0")) or name == b"transfer-encoding":
-                    problem = (413, "content-too-large", "This read-only API takes no request body.")
-                    break
+        elif any(
+            (name == b"content-length" and value.strip() not in (b"", b"0")) or name == b"transfer-encoding"
+            for name, value in headers
+        ):
+            # The method is the first thing wrong with a POST (PUT, DELETE...) that has a body: 405, as without one.
+            if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+                problem = (405, "method-not-allowed", f"This API is read-only: use {ALLOWED_METHODS}.")
+            else:
+                problem = (413, "content-too-large", "This read-only API takes no request body.")
         if problem is None:
             await self.app(scope, receive, send)
             return
         status, slug, detail = problem
         # The request is not read: close the connection rather than leave a body unread on it.
-        response = problem_response(None, status, slug, detail, headers={"Connection": "close"})
+        extra = {"Allow": ALLOWED_METHODS} if status == 405 else {}
+        response = problem_response(None, status, slug, detail, headers={"Connection": "close", **extra})
         await response(scope, receive, send)

@@ -44,3 +44,46 @@ def test_a_400_says_in_words_what_to_type(client: TestClient, url: str, words: s
 def test_the_check_recognises_a_pattern(text: str) -> None:
     response = httpx.Response(400, json={"detail": "x", "errors": [{"reason": text}]})
     assert regex_in_problem(response) == [text]
+
+
+def test_every_problem_type_can_be_followed(client: TestClient) -> None:
+    """Each `type` an error carries (the app's, the documented examples' and the proxy's) is served."""
+    import json
+    import re
+    from pathlib import Path
+
+    provoked = [client.get(url).json()["type"] for url, _ in BAD]
+    provoked += [client.get("/nope").json()["type"], client.post("/v1/metrics").json()["type"]]
+    doc = client.get("/openapi.json").json()
+    documented = [
+        response["content"]["application/problem+json"]["example"]["type"]
+        for item in doc["paths"].values()
+        for operation in item.values()
+        for status, response in operation["responses"].items()
+        if status.startswith(("4", "5"))
+    ]
+    nginx = Path(__file__).parents[2] / "deploy" / "nginx.conf"
+    proxied = [json.loads(body)["type"] for body in re.findall(r"return \d+ '(\{.*?\})';", nginx.read_text())]
+    assert proxied, "no problem bodies found in deploy/nginx.conf"
+    for type_uri in {*provoked, *documented, *proxied}:
+        assert type_uri.startswith("/problems/"), type_uri
+        described = client.get(type_uri)
+        assert described.status_code == 200, type_uri
+        assert described.json()["type"] == type_uri and described.json()["description"]
+    plain = client.get("/problems/not-found", headers={"accept": "text/plain"})
+    assert plain.headers["content-type"].startswith("text/plain") and "Not found (404)" in plain.text
+    assert client.get("/problems/nope").status_code == 404
+
+
+def test_a_404_on_a_near_path_names_the_route(client: TestClient) -> None:
+    body = client.get("/v1/metric/canada-emigrated-1985-2005").json()
+    assert body["status"] == 404
+    assert "Did you mean /v1/metrics/canada-emigrated-1985-2005?" in body["detail"]
+    assert "Did you mean /v1/populations?" in client.get("/v1/population").json()["detail"]
+    assert "Did you mean" not in client.get("/completely/elsewhere").json()["detail"]
+
+
+def test_an_unknown_metric_id_suggests_close_ids(client: TestClient) -> None:
+    body = client.get("/v1/metrics/canada-emigrated-1985-2006").json()
+    assert body["status"] == 404 and "Did you mean canada-emigrated-1985-2005" in body["detail"]
+    assert "Did you mean" not in client.get("/v1/metrics/zzzz-nothing-like-it").json()["detail"]

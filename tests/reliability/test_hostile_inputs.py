@@ -119,6 +119,7 @@ CASES: list[tuple[str, str, dict[str, str], int]] = [
     ("report id <script>", f"/v1/reports/{SCRIPT}", {}, 404),
     ("period id ' OR 1=1--", f"/v1/periods/{SQLI}", {}, 404),
     ("measure id <script>", f"/v1/measures/{SCRIPT}", {}, 404),
+    ("problem type ' OR 1=1--", f"/problems/{SQLI}", {}, 404),
     ("population id ..%2f", "/v1/populations/..%2f..%2fetc%2fpasswd", {}, 404),
     ("destination id 20 KB", f"/v1/destinations/{KB20}", {}, 414),
     ("check id whitespace", "/v1/checks/%20", {}, 404),

@@ -96,7 +96,8 @@ def sqlite_client(sqlite_url: str) -> Iterator[TestClient]:
         ("GET", "/v1/metrics", {f"x-h{i}": "x" * 100 for i in range(90)}, None, 431),
         ("GET", "/v1/metrics", {}, b"x" * 100, 413),
         ("GET", "/v1/metrics", {"transfer-encoding": "chunked"}, iter([b"x"]), 413),
-        ("POST", "/v1/metrics", {}, b"{}", 413),
+        ("POST", "/v1/metrics", {}, b"{}", 405),
+        ("DELETE", "/v1/metrics/canada-emigrated-1985-2005", {"transfer-encoding": "chunked"}, iter([b"x"]), 405),
         ("GET", "/v1/metrics?limit=1", {"content-length": "0"}, None, 200),
         ("GET", "/v1/metrics?q=" + "x" * 200, {"x-padding": "x" * 4000}, None, 200),
     ],
@@ -107,7 +108,8 @@ def sqlite_client(sqlite_url: str) -> Iterator[TestClient]:
         "many headers",
         "body",
         "chunked body",
-        "POST body",
+        "POST body: the method is wrong first",
+        "DELETE chunked body",
         "empty body",
         "under the limits",
     ],
@@ -119,6 +121,8 @@ def test_request_size_limits(
     assert response.status_code == status, response.text[:300]
     if status >= 400:
         assert problem_violations(status, response.headers["content-type"], response.content) == []
+    if status == 405:
+        assert response.headers["allow"] == "GET, HEAD"
 
 
 def _raw_request(port: int, request: bytes, timeout_s: float = 10) -> bytes:

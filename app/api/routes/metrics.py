@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
@@ -88,6 +89,18 @@ def _holds(conn: Connection, where: ColumnElement[bool], metric_id: str) -> bool
     return found is not None
 
 
+def _close_ids(conn: Connection, metric_id: str) -> list[str]:
+    """Up to three ids close to `metric_id`, among those sharing its first four characters (an index range, so
+    a million figures cost no more than a few) or, for a short id, all of them."""
+    if not (metric_id.isascii() and metric_id.replace("-", "").replace("_", "").isalnum()):
+        return []
+    query = select(metric_table.c.id).order_by(metric_table.c.id).limit(2000)
+    if len(metric_id) >= 4:
+        query = query.where(metric_table.c.id >= metric_id[:4], metric_table.c.id < metric_id[:4] + "\x7f")
+    ids = list(conn.execute(query).scalars())
+    return difflib.get_close_matches(metric_id.lower(), ids, n=3, cutoff=0.6)
+
+
 def _loaded_count(conn: Connection) -> int:
     """Every metric: the count the loader stored, not a count over the table."""
     counts = conn.execute(select(dataset_table.c.counts).where(dataset_table.c.id == 1)).scalar()
@@ -127,7 +140,9 @@ def read_metric(
     def build(conn: Connection) -> Payload:
         row = conn.execute(metric_select().where(metric_table.c.id == metric_id)).first()
         if row is None:
-            raise ApiProblem(404, "not-found", "No metric with this id.", title="Not found")
+            close = _close_ids(conn, metric_id)
+            hint = f" Did you mean {' or '.join(close)}?" if close else " See /v1/metrics for every id."
+            raise ApiProblem(404, "not-found", "No metric with this id." + hint, title="Not found")
         docs = metric_documents(conn, [row])
         return Payload(document=docs[0], csv_rows=lambda: metric_csv_rows(docs), csv_columns=METRIC_CSV_COLUMNS)
 
