@@ -38,7 +38,12 @@ def create_app(settings: Settings | None = None) -> CachingFastAPI:
         # Every operation: other methods, and the request limits RequestLimits enforces before routing.
         responses=problem_responses(405, 413, 414, 431),
         lifespan=_lifespan,
-        license_info={"name": "Code: MIT. Quotes: short citations of the source, with its URL."},
+        license_info={
+            "name": "Code: MIT. Quotes: short citations of the source, with its URL.",
+            "identifier": "MIT",
+        },
+        # Relative: the document works wherever the API is served (and never names a Host).
+        servers=[{"url": "/"}],
         # A redirect to the slash-less path would be built from the Host header: an open redirect. 404 instead.
         redirect_slashes=False,
     )

@@ -91,3 +91,10 @@ def test_response_examples_are_real_responses(client: TestClient) -> None:
         assert body == expected, f"{operation_id}: regenerate app/api/openapi_examples.json"
         if "csv" in example:
             assert client.get(example["url"], headers={"accept": "text/csv"}).text == example["csv"], operation_id
+
+
+def test_document_names_relative_server_no_security_and_the_license(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    assert doc["servers"] == [{"url": "/"}]
+    assert doc["security"] == []
+    assert doc["info"]["license"]["identifier"] == "MIT"
