@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         description="Keep rendered responses in memory, invalidated by every reload (false: render every request).",
     )
     cache_max_age: int = Field(default=300, ge=0, description="Cache-Control max-age, seconds.")
+    stale_if_error_s: int = Field(
+        default=86400,
+        ge=0,
+        description="Cache-Control stale-if-error: seconds past max-age a cache may reuse an answer on errors.",
+    )
     statement_timeout_ms: int = Field(default=5000, ge=1, description="Longest a query may run.")
     pool_size: int = Field(default=5, ge=1)
     pool_max_overflow: int = Field(default=5, ge=0)

@@ -12,7 +12,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from app import __version__
-from app.access_log import AccessLog
 from app.api.deps import strict_query
 from app.api.docs import DESCRIPTION, TAGS, mount_docs, patch_openapi
 from app.api.fastcache import CachingFastAPI, FastCache, SQLiteDataVersion
@@ -88,7 +87,8 @@ def create_app(settings: Settings | None = None) -> CachingFastAPI:
     app.add_middleware(RequestLimits)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(AccessLog, enabled=settings.access_log == "json")
+    # Outermost, in front of the fast cache too (CachingFastAPI): every request logged once, with its id.
+    app.log_access(enabled=settings.access_log == "json")
     patch_openapi(app)
     return app
 

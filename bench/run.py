@@ -125,6 +125,8 @@ def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LOADER_DATABASE_URL", "SEED_DIR")}
     env.update(extra)
     env["LOG_LEVEL"] = "warning"
+    # No access log: the figures measure serving, as they did before the JSON log existed (ACCESS_LOG=json).
+    env["ACCESS_LOG"] = "off"
     return env
 
 

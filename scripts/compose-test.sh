@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The compose stack on a real Docker engine: build, bring up, exercise through the proxy, tear down.
 # The checks are in scripts/compose_test.py (cold up, every endpoint, problem+json errors, proxy cache,
-# request ids, hardening, scaling, a killed replica, the database stopped, every replica stopped,
-# migrate with a changed seed, rate limits, `down -v`). Run by .ci/run after `make test`.
+# request ids, hardening, scaling, a killed replica, the database stopped, every replica stopped
+# (stale within stale-if-error, then 503), migrate with a changed seed, rate and connection limits, `down -v`). Run by .ci/run after `make test`.
 #
 #   scripts/compose-test.sh          # skipped, with a message, where no Docker engine answers
 #   REQUIRE_DOCKER=1 scripts/compose-test.sh   # ... fails there instead (CI)
@@ -33,6 +33,8 @@ CADRE_HTTP_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0
 # Classic builder (no BuildKit here); a short max-age so the cache and reload checks fit in seconds.
 export COMPOSE_PROJECT_NAME CADRE_HTTP_PORT PYTHON_IMAGE POSTGRES_IMAGE NGINX_IMAGE
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0 CADRE_HTTP_BIND=127.0.0.1 CADRE_CACHE_MAX_AGE=4
+# ... and a short stale-if-error, so that the end of stale use is seen too.
+export CADRE_STALE_IF_ERROR=8
 # Generous limits for the checks' own request loops; the rate-limit checks set theirs.
 export CADRE_RATE_LIMIT=100000r/s CADRE_RATE_BURST=100000 CADRE_CONN_LIMIT=1000 CADRE_TRUSTED_PROXIES=
 unset POSTGRES_PASSWORD CADRE_READER_PASSWORD

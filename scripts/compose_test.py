@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = os.environ["COMPOSE_PROJECT_NAME"]
 PORT = int(os.environ["CADRE_HTTP_PORT"])
 MAX_AGE = int(os.environ["CADRE_CACHE_MAX_AGE"])
+STALE_IF_ERROR = int(os.environ["CADRE_STALE_IF_ERROR"])
 UP_BOUND_S = float(os.environ.get("COMPOSE_UP_BOUND_S", "300"))
 PROBLEM = "application/problem+json"
 RESULTS: list[tuple[str, bool, str]] = []
@@ -366,22 +367,36 @@ def database_down() -> str:
     return f"{len(answers)} x 503 (one upstream request each); 200 again {recovered:.2f} s after `start db`"
 
 
-@check("every replica stopped: a cached URL is served stale, an uncached one is 503 problem+json")
+@check("every replica stopped: a cached URL served stale for stale-if-error past max-age, then 503; uncached: 503")
 def stale() -> str:
-    path = "/v1/sources"
-    expect(get(path).status == 200, "prime")
+    path = f"/v1/metrics?limit=2&offset={uuid.uuid4().int % 1000 + 2000}"  # cached from now on, not before
+    first = get(path)
+    cached_at = time.monotonic()
+    expect(first.status == 200 and first.headers.get("x-cache-status") == "MISS", f"prime: {first.headers}")
+    expect(f"stale-if-error={STALE_IF_ERROR}" in first.headers.get("cache-control", ""), f"{first.headers}")
     compose("stop", "api", timeout=60)
-    time.sleep(MAX_AGE + 1)
-    answer = get(path)
-    expect(answer.status == 200, f"cached URL: {answer.status}")
-    expect(answer.headers.get("x-cache-status") == "STALE", f"cached URL: {answer.headers.get('x-cache-status')}")
+
+    def at(seconds: float) -> Answer:
+        time.sleep(max(0.0, cached_at + seconds - time.monotonic()))
+        return get(path)
+
+    # nginx counts whole seconds: 1.5 s either side of each bound.
+    early, late = at(MAX_AGE + 1.5), at(MAX_AGE + STALE_IF_ERROR - 1.5)
+    for when, answer in (("just past max-age", early), ("near the end of stale-if-error", late)):
+        expect(answer.status == 200, f"{when}: {answer.status}")
+        expect(answer.headers.get("x-cache-status") == "STALE", f"{when}: {answer.headers.get('x-cache-status')}")
+        expect(answer.body == first.body, f"{when}: not the cached body")
     missing = get("/v1/metrics?limit=1&offset=12345")
     expect(missing.status == 503, f"uncached URL: {missing.status}")
     missing.problem()
     expect(missing.headers.get("retry-after", "").isdigit(), "Retry-After")
+    past = at(MAX_AGE + STALE_IF_ERROR + 1.5)
+    expect(past.status == 503, f"past stale-if-error: {past.status} {past.headers.get('x-cache-status')}")
+    past.problem()
     compose("start", "api", timeout=60)
     wait_for("replica back", lambda: get("/health/ready").status == 200, 60)
-    return f"STALE after {MAX_AGE + 1} s (max-age {MAX_AGE}); 503 for the uncached one"
+    bounds = f"max-age {MAX_AGE} s, stale-if-error {STALE_IF_ERROR} s"
+    return f"STALE 1.5 s past max-age and 1.5 s before the end of stale use, 503 1.5 s after ({bounds}); uncached: 503"
 
 
 @check("`run --rm migrate` with a changed seed: no response older than max-age; twice: no changes")
@@ -471,6 +486,34 @@ def rate_trusted() -> str:
     return f"trusted {gateway}: A limited, B 200, C 30 x 200 at 5 r/s"
 
 
+@check("connection limit: over CADRE_CONN_LIMIT requests in progress, 429 problem+json with Retry-After")
+def conn_limit() -> str:
+    # Host clients all reach nginx from the network's gateway: one client address. Each replica paused
+    # (cgroup freezer) holds the requests sent to it in progress until it is unpaused.
+    _proxy_with(CADRE_CONN_LIMIT="2", CADRE_TRUSTED_PROXIES="")
+    replicas = containers("api")
+    held: list[concurrent.futures.Future[Answer]] = []
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        docker("pause", *replicas)
+        try:
+            base = uuid.uuid4().int % 1000 + 5000  # uncached URLs: each one goes to a replica
+            held = [pool.submit(get, f"/v1/metrics?limit=1&offset={base + i}", None, "GET", None, 30) for i in (0, 1)]
+            time.sleep(1.0)
+            expect(not any(f.done() for f in held), "a request to a paused replica was answered")
+            over = get("/v1/sources")
+        finally:
+            docker("unpause", *replicas)
+        answers = [f.result(timeout=30) for f in held]
+    expect(over.status == 429, f"third request in progress: {over.status} {over.body[:200]!r}")
+    over.problem()
+    expect(over.headers.get("retry-after", "").isdigit(), f"Retry-After: {over.headers}")
+    expect([a.status for a in answers] == [200, 200], f"held requests: {[a.status for a in answers]}")
+    expect(get("/v1/sources").status == 200, "still limited once the others finished")
+    limit = "2 connections per client" in compose("logs", "--no-color", "proxy")
+    expect(limit, "the proxy did not report CADRE_CONN_LIMIT=2")
+    return "CADRE_CONN_LIMIT=2: a third request at once got 429 at once; the two held ones 200 after unpause"
+
+
 @check("`down -v` leaves nothing")
 def down() -> str:
     compose("down", "-v", "--remove-orphans", "--timeout", "10", timeout=120)
@@ -503,6 +546,7 @@ def main() -> int:
             migrate,
             rate_untrusted,
             rate_trusted,
+            conn_limit,
         ):
             step()
     if not all(ok for _, ok, _ in RESULTS):

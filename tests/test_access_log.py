@@ -77,3 +77,28 @@ def test_off_logs_nothing_but_still_echoes_the_id(sqlite_url: str, lines: list[d
         response = client.get("/health/live", headers={"X-Request-ID": "r-1"})
     assert response.headers["x-request-id"] == "r-1"
     assert lines == []
+
+
+def test_a_fast_cache_hit_is_logged_once_and_carries_its_request_id(
+    sqlite_url: str, lines: list[dict[str, object]]
+) -> None:
+    # The fast cache answers in front of every middleware (app.api.fastcache.CachingFastAPI): the access log
+    # must sit in front of it, or a hit would leave no line and no X-Request-ID.
+    app = create_app(Settings(database_url=sqlite_url, access_log="json"))
+    assert app.fast_cache is not None  # type: ignore[attr-defined]
+    with TestClient(app) as client:
+        first = client.get("/v1/sources", headers={"X-Request-ID": "miss-1"})
+        hits_before = app.fast_cache.hits  # type: ignore[attr-defined]
+        second = client.get("/v1/sources", headers={"X-Request-ID": "hit-1"})
+        third = client.get("/v1/sources")
+    assert app.fast_cache.hits == hits_before + 2  # type: ignore[attr-defined]
+    assert first.content == second.content == third.content
+    assert (first.headers["x-request-id"], second.headers["x-request-id"]) == ("miss-1", "hit-1")
+    assert len(third.headers["x-request-id"]) == 32
+    assert all(len(response.headers.get_list("x-request-id")) == 1 for response in (first, second, third))
+    assert [(line["request_id"], line["status"], line["path"]) for line in lines] == [
+        ("miss-1", 200, "/v1/sources"),
+        ("hit-1", 200, "/v1/sources"),
+        (third.headers["x-request-id"], 200, "/v1/sources"),
+    ]
+    assert lines[1]["bytes"] == len(second.content)

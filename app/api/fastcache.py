@@ -21,6 +21,8 @@ from urllib.parse import quote
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.access_log import AccessLog
+
 Key = tuple[bytes, bytes, bytes, bool, bytes]  # raw path, query, Accept, gzip accepted, Origin
 Stored = tuple[list[tuple[bytes, bytes]], bytes]  # headers, body
 
@@ -144,11 +146,22 @@ class FastCache:
 
 
 class CachingFastAPI(FastAPI):
-    """FastAPI with `FastCache` in front of everything, middleware included (None: no cache)."""
+    """FastAPI with `FastCache` in front of everything, middleware included (None: no cache), and the access
+    log (`log_access`) in front of that: a fast-cache hit is logged and carries X-Request-ID like any answer."""
 
     fast_cache: FastCache | None = None
+    access_log: AccessLog | None = None
+
+    def log_access(self, enabled: bool) -> None:
+        self.access_log = AccessLog(self._cached, enabled=enabled)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.access_log is None:
+            await self._cached(scope, receive, send)
+        else:
+            await self.access_log(scope, receive, send)
+
+    async def _cached(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.fast_cache is None:
             await super().__call__(scope, receive, send)
         else:

@@ -197,10 +197,15 @@ def respond(
         rendered = Rendered(body, media_type, _etag(body), tuple(headers))
         cache.put(key, rendered)
 
-    max_age = request.app.state.settings.cache_max_age
+    settings = request.app.state.settings
+    max_age = settings.cache_max_age
     common = {
         "ETag": rendered.etag,
-        "Cache-Control": f"public, max-age={max_age}, stale-while-revalidate={max_age}",
+        # RFC 5861: reuse for max-age; past it, while revalidating for as long again, and when the API fails
+        # (5xx, unreachable) for stale-if-error (the proxy in deploy/ honours both, and nothing longer).
+        "Cache-Control": (
+            f"public, max-age={max_age}, stale-while-revalidate={max_age}, stale-if-error={settings.stale_if_error_s}"
+        ),
         "Vary": "Accept",
     }
     if_none_match = request.headers.get("if-none-match")

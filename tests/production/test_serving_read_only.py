@@ -73,6 +73,18 @@ def test_ready_when_schema_at_head_and_dataset_loaded(sqlite_client: TestClient)
     assert response.headers["cache-control"] == "no-store"
 
 
+def test_data_answers_say_how_long_a_cache_may_serve_them_stale(sqlite_url: str) -> None:
+    # The proxy (deploy/nginx.conf) serves stale only within what these say: its own config allows nothing more.
+    settings = Settings(database_url=sqlite_url, cache_max_age=7, stale_if_error_s=11)
+    with TestClient(create_app(settings)) as client:
+        fresh = client.get("/v1/sources")
+        cached = client.get("/v1/sources")  # answered by the fast cache: the same header
+        not_modified = client.get("/v1/sources", headers={"If-None-Match": fresh.headers["etag"]})
+    expected = "public, max-age=7, stale-while-revalidate=7, stale-if-error=11"
+    assert fresh.headers["cache-control"] == cached.headers["cache-control"] == expected
+    assert not_modified.status_code == 304 and not_modified.headers["cache-control"] == expected
+
+
 def test_health_supports_head_and_stays_out_of_the_api_docs(sqlite_client: TestClient) -> None:
     for path in ("/health/live", "/health/ready"):
         response = sqlite_client.head(path)
