@@ -27,16 +27,26 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = config.attributes.get("database_url") or get_settings().writer_url
     engine = make_engine(url, read_only=False)
+    sqlite = is_sqlite(url)
     try:
         with engine.connect() as connection:
+            if sqlite:
+                # A batch migration recreates a table (copy, drop, rename): with foreign keys enforced, dropping a
+                # parent of stored rows fails. Off outside the transaction (SQLite ignores it inside one), and every
+                # reference is checked before the migration commits.
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
             context.configure(
                 connection=connection,
                 target_metadata=target_metadata,
-                render_as_batch=is_sqlite(url),
+                render_as_batch=sqlite,
                 compare_type=True,
             )
             with context.begin_transaction():
                 context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration leaves rows with broken references: {broken[:5]}")
     finally:
         engine.dispose()
 

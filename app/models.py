@@ -14,6 +14,8 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, MetaDat
 from sqlmodel import Field, SQLModel
 
 from app.vocabulary import (
+    AttributionBasis,
+    AttributionKind,
     CheckKind,
     CheckRole,
     CheckStatus,
@@ -29,6 +31,8 @@ from app.vocabulary import (
 
 # The enums are the vocabulary's (app.vocabulary); they stay importable from here too.
 __all__ = [
+    "AttributionBasis",
+    "AttributionKind",
     "CheckKind",
     "CheckRole",
     "CheckStatus",
@@ -59,6 +63,10 @@ def table_of(model: type[SQLModel]) -> Table:
     return table
 
 
+def _in(column: str, enum: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
+
+
 # --- sources and reports -------------------------------------------------------------------
 
 
@@ -72,6 +80,7 @@ class Source(SQLModel, table=True):
     published: dt.date
     updated: dt.date | None = None
     language: str = Field(max_length=35, description="BCP 47 language tag.")
+    note: str | None = Field(default=None, description="What a reader must know about the fields as printed.")
 
 
 class ReportSource(SQLModel, table=True):
@@ -105,6 +114,28 @@ class Report(SQLModel, table=True):
     transmitted_end: dt.date | None = None
     transmitted_to: list[str] = Field(sa_column=Column(JSON, nullable=False))
     quote: str | None = Field(default=None, description="Verbatim sentence describing the report.")
+    instructions_by: list[str] = Field(
+        sa_column=Column(JSON, nullable=False), description="Who wrote the instructions it was transmitted with."
+    )
+    instructions_quote: str | None = Field(default=None, description="Verbatim sentence on those instructions.")
+    note: str | None = None
+
+
+class Attribution(SQLModel, table=True):
+    """Who states figures, as a source presents them: a report it describes, a survey it introduces, or the
+    source itself. Each metric names one (`attributed_to`)."""
+
+    __tablename__ = "attributions"
+    __table_args__ = (
+        CheckConstraint(_in("kind", AttributionKind), name="kind"),
+        CheckConstraint("(kind = 'report') = (report_id IS NOT NULL)", name="report_for_report"),
+    )
+    id: str = Field(primary_key=True, max_length=100)
+    kind: AttributionKind = Field(sa_type=String(16))
+    label: str = Field(description="Who, in the source's words.")
+    source_id: str = Field(foreign_key="sources.id", index=True, description="The publication that reports it.")
+    report_id: str | None = Field(default=None, foreign_key="reports.id", description="The report, for kind report.")
+    quote: str | None = Field(default=None, description="Verbatim sentence of the source that names it.")
     note: str | None = None
 
 
@@ -120,6 +151,7 @@ class Period(SQLModel, table=True):
     start_date: dt.date = Field(description="First day covered (inclusive).")
     end_date: dt.date = Field(description="Last day covered (inclusive).")
     iso: str = Field(description="ISO 8601 form: a date for an instant, start/end years for an interval.")
+    note: str | None = Field(default=None, description="How the source's wording was read into dates.")
 
 
 class Destination(SQLModel, table=True):
@@ -156,6 +188,7 @@ class Measure(SQLModel, table=True):
     __tablename__ = "measures"
     id: str = Field(primary_key=True, max_length=100)
     label: str
+    note: str | None = Field(default=None, description="How the source's wording was read (a stock, a flow).")
 
 
 class Population(SQLModel, table=True):
@@ -177,6 +210,7 @@ class Metric(SQLModel, table=True):
         CheckConstraint("(lower IS NULL) = (lower_inclusive IS NULL)", name="lower_flag"),
         CheckConstraint("(upper IS NULL) = (upper_inclusive IS NULL)", name="upper_flag"),
         CheckConstraint("lower IS NOT NULL OR upper IS NOT NULL", name="has_bound"),
+        CheckConstraint(_in("attribution_basis", AttributionBasis), name="attribution_basis"),
     )
     id: str = Field(primary_key=True, max_length=100)
     report_id: str = Field(foreign_key="reports.id", index=True)
@@ -191,6 +225,10 @@ class Metric(SQLModel, table=True):
     lower_inclusive: bool | None = None
     upper: int | None = Field(default=None, sa_type=BigInteger, index=True, description="Upper bound, base units.")
     upper_inclusive: bool | None = None
+    attributed_to: str = Field(foreign_key="attributions.id", index=True, description="Who states it, per the source.")
+    attribution_basis: AttributionBasis = Field(sa_type=String(8))
+    attribution_quote: str | None = Field(default=None, description="The verbatim words that attribute it.")
+    attribution_note: str | None = None
     note: str | None = None
 
 
@@ -220,10 +258,6 @@ class Dataset(SQLModel, table=True):
 # --- consistency audit (computed by the loader from seed/checks.yaml; see app/checks) ----------
 
 
-def _in(column: str, enum: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
-
-
 class Check(SQLModel, table=True):
     __tablename__ = "checks"
     # `kind` is not constrained: the kinds are app.checks.registry's, and a new one needs no migration.
@@ -246,6 +280,9 @@ class Check(SQLModel, table=True):
     rel_difference: float | None = Field(default=None, description="abs_difference / |expected_value| (a fraction).")
     arithmetic: str = Field(description="The computation, step by step.")
     explanation: str = Field(description="The outcome, neutrally worded.")
+    assumptions: list[str] = Field(
+        sa_column=Column(JSON, nullable=False), description="What makes the figures comparable: readings, not text."
+    )
 
 
 class CheckMetric(SQLModel, table=True):

@@ -12,6 +12,8 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.vocabulary import (
+    AttributionBasis,
+    AttributionKind,
     CheckKind,
     CheckRole,
     CheckStatus,
@@ -66,6 +68,9 @@ class DestinationRef(_Public):
     label: str
     kind: DestinationKind
     code: str | None = None
+    note: str | None = Field(
+        default=None, description="How the source's name was read: for a group, which members and on what basis."
+    )
 
 
 class PeriodRef(_Public):
@@ -75,6 +80,19 @@ class PeriodRef(_Public):
     iso: str
     start_date: dt.date
     end_date: dt.date
+    note: str | None = Field(
+        default=None, description="How the source's wording was read into dates (e.g. years read as inclusive)."
+    )
+
+
+class ReportedBy(_Public):
+    """The publication a figure is reported by: every figure is a claim as reported there."""
+
+    source_id: str = Field(examples=["epoch-times-2006-05-03"])
+    publisher: str = Field(examples=["The Epoch Times"])
+    title: str
+    published: dt.date
+    url: str
 
 
 class MetricLinks(_Public):
@@ -90,9 +108,32 @@ class MetricLinks(_Public):
 
 class MetricPublic(_Public):
     id: str = Field(examples=["canada-emigrated-1985-2005"])
-    report_id: str
+    report_id: str = Field(
+        description=(
+            "The report whose account by the article this figure belongs to: the dataset's scope, not a statement "
+            "that the report gives the figure (that is `attributed_to`)."
+        )
+    )
+    attributed_to: str = Field(
+        description=(
+            "Who states the figure, as the article presents it: an attribution id (`/v1/attributions`): the "
+            "report, the unidentified survey the article introduces, or the article itself."
+        ),
+        examples=["following-survey"],
+    )
+    attribution_kind: AttributionKind
+    attribution_basis: AttributionBasis = Field(
+        description=(
+            "`explicit`: the figure's sentence (or the one introducing its list) names who states it; `section`: "
+            "it continues a paragraph that does; `none`: nothing attributes it (the article's own voice)."
+        )
+    )
+    attribution_quote: str | None = Field(description="The verbatim words that attribute it; null for `none`.")
+    attribution_note: str | None = Field(description="How the attribution was read.")
+    as_reported_by: ReportedBy = Field(description="The publication, date and URL the figure is reported by.")
     measure: str = Field(examples=["emigrated"])
     measure_label: str
+    measure_note: str | None = Field(description="How the source's wording of the measure was read (stock, flow).")
     population: str = Field(examples=["cadre_spouses_children"])
     population_label: str
     unit: Unit
@@ -107,6 +148,16 @@ class MetricPublic(_Public):
     country_match: str | None = Field(
         default=None,
         description="With `country=`: `exact` (the destination is that country) or `group` (a group containing it).",
+    )
+    country_match_basis: MemberBasis | None = Field(
+        default=None,
+        description=(
+            "With `country=`: `source` (the source names that place, alone or as a member of the group) or "
+            "`interpretation` (the group's membership is our reading: see the destination's `note`)."
+        ),
+    )
+    country_match_href: str | None = Field(
+        default=None, description="With `country=`: the matched destination, whose `note` states the membership."
     )
     note: str | None = None
     citations: list[CitationPublic]
@@ -149,6 +200,7 @@ class SourcePublic(_Public):
     published: dt.date
     updated: dt.date | None
     language: str
+    note: str | None = Field(description="What a reader must know about the fields as printed (e.g. the byline).")
     report_ids: list[str] = Field(description="Reports this source describes.")
     citation_count: int
 
@@ -165,6 +217,8 @@ class ReportPublic(_Public):
     transmitted_start: dt.date | None
     transmitted_end: dt.date | None
     transmitted_to: list[str]
+    instructions_by: list[str] = Field(description="Who wrote the instructions the report was transmitted with.")
+    instructions_quote: str | None = Field(description="The verbatim sentence about those written instructions.")
     quote: str | None
     note: str | None
     source_ids: list[str]
@@ -191,9 +245,19 @@ class GroupRef(_Public):
 
 class DestinationPublic(DestinationRef):
     membership: Membership | None
-    note: str | None
     members: list[MemberPublic]
     groups: list[GroupRef] = Field(description="Groups whose member list includes this place.")
+    metric_count: int
+
+
+class AttributionPublic(_Public):
+    id: str = Field(examples=["following-survey"])
+    kind: AttributionKind
+    label: str = Field(description="Who, in the source's words.")
+    source_id: str = Field(description="The publication that presents it.")
+    report_id: str | None = Field(description="For kind `report`: the report.")
+    quote: str | None = Field(description="The verbatim sentence by which the source introduces it.")
+    note: str | None
     metric_count: int
 
 
@@ -231,7 +295,9 @@ class CheckPublic(_Public):
         description=(
             "`pass`: the figures agree under the declared relation; `warn`: they agree, but a plausibility rule "
             "flags them; `fail`: the figures as printed cannot all hold under the relation (a finding about the "
-            "source, not an error of the dataset)."
+            "source, not an error of the dataset); `info`: the text states no relation between the figures, so the "
+            "comparison rests on our reading only (see `assumptions`) and its outcome, in `holds`, is not a finding "
+            "about the source."
         )
     )
     holds: Holds = Field(
@@ -246,4 +312,7 @@ class CheckPublic(_Public):
     rel_difference: float | None = Field(description="abs_difference / |expected_value|, as a fraction.")
     arithmetic: str
     explanation: str
+    assumptions: list[str] = Field(
+        description="What makes the figures comparable that the text does not state: the readings the result rests on."
+    )
     metrics: list[CheckInput] = Field(description="The figures compared, in order, with their roles.")

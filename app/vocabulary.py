@@ -59,6 +59,28 @@ class MemberBasis(StrEnum):
     interpretation = "interpretation"
 
 
+class AttributionKind(StrEnum):
+    """Who states a figure, as the article presents it: a report it describes, a survey it introduces without
+    naming whose it is, or the article itself (nothing in the text attributes the figure further)."""
+
+    report = "report"
+    survey = "survey"
+    article = "article"
+
+
+class AttributionBasis(StrEnum):
+    """How the text ties a figure to whom `attributed_to` names.
+
+    explicit: the figure's own sentence names it ("The report indicates that ...", "The following survey shows");
+    section: the figure continues a paragraph that names it, but its own sentence does not;
+    none: nothing attributes the figure; it stands in the article's own voice.
+    """
+
+    explicit = "explicit"
+    section = "section"
+    none = "none"
+
+
 class CitationLocation(StrEnum):
     headline = "headline"
     lead = "lead"
@@ -75,11 +97,14 @@ class CheckKind(StrEnum):
 
 class CheckStatus(StrEnum):
     """pass: consistent; warn: consistent, but a plausibility rule flags it; fail: the figures as printed
-    cannot all hold under the relation the check declares (a finding about the source, not a load error)."""
+    cannot all hold under the relation the check declares (a finding about the source, not a load error);
+    info: the relation is our reading only (the text states none), so the outcome, in `holds`, describes the
+    reading as much as the source and is never a finding about the source."""
 
     passed = "pass"
     warn = "warn"
     fail = "fail"
+    info = "info"
 
 
 class Holds(StrEnum):

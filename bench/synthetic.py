@@ -87,6 +87,9 @@ def metric_line(i: int, rng: random.Random) -> str:
         "lower_inclusive": not more_than,
         "upper": None if more_than else value,
         "upper_inclusive": None if more_than else True,
+        "attributed_to": "epoch-times-2006-05-03",
+        "attribution_basis": "none",
+        "attribution_note": "Synthetic benchmark figure.",
         "citations": [
             {
                 "quote": f"Synthetic figure {i}: {'more than ' if more_than else ''}{printed} (benchmark data).",

@@ -92,12 +92,12 @@ def _rows(url: str, sql: str, **params: Any) -> list[Any]:
 
 def test_the_load_stores_the_audit_and_prints_it(checks_db: str) -> None:
     result = _load(checks_db)
-    assert (result.changes["checks"].added, result.changes["check_metrics"].added) == (22, 225)
+    assert (result.changes["checks"].added, result.changes["check_metrics"].added) == (23, 227)
     summary = result.summary()
-    assert "consistency audit: 22 checks, 17 pass, 2 warn, 3 fail" in summary
+    assert "consistency audit: 23 checks, 16 pass, 2 warn, 2 fail, 3 info" in summary
     assert "The three periods sum to 1,187,000, 700 below the reported total of more than 1,187,700." in summary
     stored = dict(_rows(checks_db, "SELECT status, count(*) FROM checks GROUP BY status"))
-    assert stored == {"pass": 17, "warn": 2, "fail": 3}
+    assert stored == {"pass": 16, "warn": 2, "fail": 2, "info": 3}
     row = _rows(
         checks_db,
         "SELECT observed_value, expected_value, abs_difference, holds FROM checks WHERE id = :id",
@@ -128,7 +128,7 @@ def test_a_second_load_of_the_same_seed_changes_nothing(checks_db: str) -> None:
     second = _load(checks_db)
     assert not second.changed
     assert second.signature == first.signature
-    assert "consistency audit: 22 checks" in second.summary()
+    assert "consistency audit: 23 checks" in second.summary()
 
 
 def test_the_audit_is_recomputed_on_every_load(checks_db: str, checks_seed: Path) -> None:

@@ -15,14 +15,29 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import HTMLResponse, Response
 
-from app.api.queries import destination_table, measure_table, period_table, population_table, report_table
+from app.api.queries import (
+    attribution_table,
+    destination_table,
+    measure_table,
+    period_table,
+    population_table,
+    report_table,
+)
 from app.errors import Problem
 
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 DESCRIPTION = """
-Figures from an internal report by the Organization Department of the CCP Central Committee and the
-Ministry of Public Security (second half of February 2006) on spouses and children of CCP cadres who
-settled abroad, **as reported** by *The Epoch Times* (3 May 2006, updated 11 September 2015).
+Figures that *The Epoch Times* gives (3 May 2006, updated 11 September 2015) in its account of a report that
+The Epoch Times says was issued by the Organization Department of the CCP Central Committee and the Ministry of
+Public Security ("in the second half of February", 2006 by the article's date) regarding families of cadres who
+had settled overseas, including in Hong Kong and Macau. The report is not public; it exists here as the article
+describes it.
+
+Who states each figure, as the article presents it, is data: `attributed_to` (the report, "the following
+survey" the article introduces without saying whose, or the article itself), with `attribution_basis`
+(`explicit`, `section`, `none`) and the attributing words. Readings the data makes are shown where they
+apply: notes on periods, measures, destinations and metrics, the basis of every group match (`country=`),
+and the `assumptions` of every consistency check.
 
 Every figure is a claim as reported, never restated as fact: it keeps the source's words (`value_text`),
 its qualifier (`exact`, `more_than`, `at_least`, `between`) and the bounds they imply (`lower`, `upper`,
@@ -36,8 +51,9 @@ TAGS = [
     {"name": "metrics", "description": "The figures, with bounds, destination, period and citations."},
     {"name": "citations", "description": "Verbatim quotes, each linked to its place in the article."},
     {"name": "sources", "description": "The publication the figures are quoted from."},
-    {"name": "reports", "description": "The report the article describes."},
-    {"name": "periods", "description": "Instants and inclusive year intervals."},
+    {"name": "reports", "description": "The report the article describes, as the article describes it."},
+    {"name": "attributions", "description": "Who states each figure, as the article presents it."},
+    {"name": "periods", "description": "Instants and year intervals, read as inclusive (see each period's note)."},
     {"name": "destinations", "description": "Places as the source names them, with ISO codes and members."},
     {"name": "measures", "description": "What a figure counts: the vocabulary of `measure=`."},
     {"name": "populations", "description": "Whose figures, and which population is part of which."},
@@ -112,6 +128,7 @@ ID_PARAMETERS = {
     "period": period_table,
     "destination": destination_table,
     "report": report_table,
+    "attributed_to": attribution_table,
 }
 """Query parameters taking ids of a vocabulary table: the OpenAPI lists the loaded ids as their `examples`."""
 

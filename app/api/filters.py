@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_
 from app.api.deps import IdText, split_ids
 from app.api.names import invalid, resolve_country, suggestion
 from app.api.queries import (
+    attribution_table,
     citation_table,
     destination_alias_table,
     destination_member_table,
@@ -91,6 +92,18 @@ class MetricQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     report: IdList = None
+    attributed_to: Annotated[
+        list[IdText] | None,
+        Field(
+            description=(
+                "Who states the figure, as the article presents it: attribution ids (`/v1/attributions`), e.g. "
+                "`ccp-org-dept-mps-2006-02` (the report), `following-survey`, `epoch-times-2006-05-03` (the "
+                "article's own words). Repeat the parameter or separate with commas."
+            ),
+            max_length=50,
+            examples=[["following-survey"]],
+        ),
+    ] = None
     measure: IdList = None
     population: IdList = None
     unit: Annotated[list[Unit] | None, Field(description="persons, cases or USD; repeatable or comma-separated.")] = (
@@ -267,10 +280,11 @@ class MetricQuery(BaseModel):
 
 @dataclass
 class FilterContext:
-    """What a filter may read (the connection) and report back (how each destination matched `country`)."""
+    """What a filter may read (the connection) and report back (how each destination matched `country`: the
+    metric document's COUNTRY_MATCH_KEYS, by destination id)."""
 
     conn: Connection
-    country_match: dict[str, str] = field(default_factory=dict)
+    country_match: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 Condition = ColumnElement[bool]
@@ -305,8 +319,17 @@ def _country(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
     code = resolve_country(ctx.conn, f.country)
     members = destination_member_table
     exact = ctx.conn.execute(select(destination_table.c.id).where(destination_table.c.code == code)).scalars()
-    groups = ctx.conn.execute(select(members.c.group_id).where(members.c.code == code)).scalars()
-    ctx.country_match = {**{g: "group" for g in groups.all()}, **{e: "exact" for e in exact.all()}}
+    groups = ctx.conn.execute(select(members.c.group_id, members.c.basis).where(members.c.code == code))
+
+    def matched(how: str, destination_id: str, basis: str) -> dict[str, str]:
+        href = f"/v1/destinations/{destination_id}"
+        return {"country_match": how, "country_match_basis": basis, "country_match_href": href}
+
+    # A place the source names itself is matched on the source's word; a group member on its recorded basis.
+    ctx.country_match = {
+        **{group: matched("group", group, basis) for group, basis in groups.all()},
+        **{place: matched("exact", place, "source") for place in exact.all()},
+    }
     return [in_list(metric_table.c.destination_id, sorted(ctx.country_match)) if ctx.country_match else false()]
 
 
@@ -372,6 +395,7 @@ def _has(column: Any, name: str) -> Filter:
 
 FILTERS: dict[str, Filter] = {
     "report": _ids(metric_table.c.report_id, "report", report_table),
+    "attributed_to": _ids(metric_table.c.attributed_to, "attributed_to", attribution_table),
     "measure": _ids(metric_table.c.measure, "measure", measure_table),
     "population": _ids(metric_table.c.population, "population", population_table),
     "period": _ids(metric_table.c.period_id, "period", period_table),

@@ -6,7 +6,7 @@ Column lists and document shapes are derived from the tables and the Public mode
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Connection, Select, Table, func, select
 
 from app.models import (
+    Attribution,
     Check,
     CheckMetric,
     Citation,
@@ -31,10 +32,11 @@ from app.models import (
     Source,
     table_of,
 )
-from app.schemas import CitationPublic, DestinationRef, MetricPublic, PeriodRef
+from app.schemas import CitationPublic, DestinationRef, MetricPublic, PeriodRef, ReportedBy
 from app.vocabulary import CheckRole
 
 metric_table = table_of(Metric)
+attribution_table = table_of(Attribution)
 destination_table = table_of(Destination)
 destination_member_table = table_of(DestinationMember)
 destination_alias_table = table_of(DestinationAlias)
@@ -49,14 +51,25 @@ check_table = table_of(Check)
 check_metric_table = table_of(CheckMetric)
 dataset_table = table_of(Dataset)
 
-# A metric document: MetricPublic's fields. The labels come from joined tables; the embedded destination
-# and period are selected as `<field>_<their field>` (their id is the metric's own `<field>_id` column).
-_LABELS = {"measure_label": measure_table.c.label, "population_label": population_table.c.label}
+# A metric document: MetricPublic's fields, built here and nowhere else. The labels and notes come from joined
+# tables; the embedded destination, period and publication are selected as `<field>_<their field>` (a
+# destination's or period's id is the metric's own `<field>_id` column; the publication is the attribution's).
+_LABELS = {
+    "measure_label": measure_table.c.label,
+    "measure_note": measure_table.c.note,
+    "population_label": population_table.c.label,
+    "attribution_kind": attribution_table.c.kind,
+}
 _EMBEDDED: dict[str, tuple[Table, type[BaseModel]]] = {
     "destination": (destination_table, DestinationRef),
     "period": (period_table, PeriodRef),
+    "as_reported_by": (source_table, ReportedBy),
 }
-_COMPUTED = ("destination", "period", "country_match", "citations", "checks", "links")
+_EMBEDDED_COLUMN = {"source_id": "id"}
+"""An embedded field named after the column it reads (ReportedBy.source_id is the source's id)."""
+COUNTRY_MATCH_KEYS = ("country_match", "country_match_basis", "country_match_href")
+"""Set per request by the `country` filter (app.api.filters), null otherwise."""
+_COMPUTED = (*_EMBEDDED, *COUNTRY_MATCH_KEYS, "citations", "checks", "links")
 METRIC_KEYS = tuple(MetricPublic.model_fields)
 _ROW_KEYS = tuple(name for name in METRIC_KEYS if name not in _COMPUTED)
 _EMBEDDED_KEYS = {field: tuple(ref.model_fields) for field, (_, ref) in _EMBEDDED.items()}
@@ -64,7 +77,9 @@ _EMBEDDED_KEYS = {field: tuple(ref.model_fields) for field, (_, ref) in _EMBEDDE
 METRIC_COLUMNS = (
     *(_LABELS[name].label(name) if name in _LABELS else metric_table.c[name] for name in _ROW_KEYS),
     *(
-        metric_table.c[f"{field}_id"] if key == "id" else table.c[key].label(f"{field}_{key}")
+        metric_table.c[f"{field}_id"]
+        if key == "id"
+        else table.c[_EMBEDDED_COLUMN.get(key, key)].label(f"{field}_{key}")
         for field, (table, _) in _EMBEDDED.items()
         for key in _EMBEDDED_KEYS[field]
     ),
@@ -77,6 +92,8 @@ def metric_select(*columns: Any) -> Select[Any]:
         .select_from(metric_table)
         .join(measure_table, measure_table.c.id == metric_table.c.measure)
         .join(population_table, population_table.c.id == metric_table.c.population)
+        .join(attribution_table, attribution_table.c.id == metric_table.c.attributed_to)
+        .join(source_table, source_table.c.id == attribution_table.c.source_id)
         .outerjoin(destination_table, destination_table.c.id == metric_table.c.destination_id)
         .outerjoin(period_table, period_table.c.id == metric_table.c.period_id)
     )
@@ -146,9 +163,10 @@ def checks_for(conn: Connection, metric_ids: Sequence[str]) -> dict[str, list[st
 
 
 def _embedded(values: Any, field: str) -> dict[str, Any] | None:
-    if values[f"{field}_id"] is None:
+    keys = _EMBEDDED_KEYS[field]
+    if "id" in keys and values[f"{field}_id"] is None:
         return None
-    return {key: values[f"{field}_{key}"] for key in _EMBEDDED_KEYS[field]}
+    return {key: values[f"{field}_{key}"] for key in keys}
 
 
 def _links(values: Any) -> dict[str, str | None]:
@@ -166,13 +184,14 @@ def _links(values: Any) -> dict[str, str | None]:
 
 
 def metric_document(
-    row: Any, citations: list[dict[str, Any]], checks: list[str], country_match: str | None = None
+    row: Any, citations: list[dict[str, Any]], checks: list[str], country_match: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
+    """`country_match`: the COUNTRY_MATCH_KEYS of this figure's destination under the request's `country`."""
     values = row._mapping
+    match = country_match or {}
     computed = {
-        "destination": _embedded(values, "destination"),
-        "period": _embedded(values, "period"),
-        "country_match": country_match,
+        **{field: _embedded(values, field) for field in _EMBEDDED},
+        **{key: match.get(key) for key in COUNTRY_MATCH_KEYS},
         "citations": citations,
         "checks": checks,
         "links": _links(values),
@@ -181,8 +200,9 @@ def metric_document(
 
 
 def metric_documents(
-    conn: Connection, rows: Sequence[Any], country_match: dict[str, str] | None = None
+    conn: Connection, rows: Sequence[Any], country_match: Mapping[str, Mapping[str, Any]] | None = None
 ) -> list[dict[str, Any]]:
+    """`country_match`: by destination id, how it matched the request's `country` (app.api.filters)."""
     ids = [r.id for r in rows]
     cites = citations_for(conn, ids)
     checks = checks_for(conn, ids)
@@ -212,17 +232,21 @@ def _joined(key: str) -> Callable[[dict[str, Any]], str]:
 
 
 METRIC_CSV: dict[str, Callable[[dict[str, Any]], Any]] = {
-    **_fields("id", "report_id", "measure", "measure_label", "population", "population_label"),
-    **_embedded_fields("destination", "id", "name", "code"),
-    **_embedded_fields("period", "id", "label", "iso"),
+    **_fields("id", "report_id", "attributed_to", "attribution_kind", "attribution_basis"),
+    **_fields("attribution_quote", "attribution_note"),
+    **_embedded_fields("as_reported_by", "publisher", "title", "published", "url"),
+    **_fields("measure", "measure_label", "measure_note", "population", "population_label"),
+    **_embedded_fields("destination", "id", "name", "code", "note"),
+    **_embedded_fields("period", "id", "label", "iso", "note"),
     **_fields("unit", "value_text", "qualifier", "lower", "lower_inclusive", "upper", "upper_inclusive"),
-    **_fields("country_match", "note"),
+    **_fields(*COUNTRY_MATCH_KEYS, "note"),
     "quote": _joined("quote"),
     "citation_url": _joined("url"),
     "citation_count": lambda doc: len(doc["citations"]),
     **_fields("checks"),
 }
-"""The flat CSV form of a metric document, column by column, in order."""
+"""The flat CSV form of a metric document, column by column, in order: a row cut out of the file still says
+who states the figure and which publication reports it (as_reported_by_*)."""
 METRIC_CSV_COLUMNS = tuple(METRIC_CSV)
 
 

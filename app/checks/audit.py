@@ -7,7 +7,10 @@ Statuses, for every kind:
   fail  the figures, as printed, cannot all hold under the relation the check declares (holds = never);
   warn  they can, but a plausibility rule flags them: a ratio far from the other pairs' ratios, or a
         ratio range that straddles the minimum;
-  pass  otherwise.
+  pass  otherwise;
+  info  whatever the outcome, when the declaration is `informative`: the text states no relation between the
+        figures, so the comparison rests on our reading alone and says nothing against the source.
+Every check carries the `assumptions` its declaration lists (app.checks.declarations.Declaration.declared).
 A fail is information about the source; the loader reports it and loads the dataset all the same.
 
 Ratio outliers: a pair's ratio is compared with the median of the *other* pairs' ratios (leave-one-out,
@@ -53,7 +56,8 @@ class Audit:
         counts = self.counts()
         head = (
             f"consistency audit: {len(self.checks)} checks, {counts['pass']} pass, {counts['warn']} warn, "
-            f"{counts['fail']} fail (a fail is a finding about the source's figures, not a load error)"
+            f"{counts['fail']} fail, {counts['info']} info (a fail is a finding about the source's figures, not a "
+            "load error; info compares figures under our reading only)"
         )
         if not self.checks:
             return head
@@ -128,6 +132,7 @@ class Auditor:
                 **_differences(*values),
                 "arithmetic": arithmetic,
                 "explanation": explanation,
+                "assumptions": [],
             }
         )
         for position, (metric_id, role) in enumerate(links, start=1):

@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.vocabulary import CheckKind, Slug
+from app.vocabulary import CheckKind, CheckStatus, Slug
 
 if TYPE_CHECKING:
     from app.checks.audit import Auditor
@@ -83,6 +83,10 @@ class Declaration(BaseModel):
 
     id: Slug
     statement: Text
+    assumptions: list[Text] = Field(min_length=1)
+    """What makes the figures comparable that the text does not state: each a reading, served with the result."""
+    informative: bool = False
+    """The relation is ours alone (the text states none): the result is `info`, never a finding about the source."""
 
     def check(self, figures: Figures) -> None:
         """Add to `figures` every problem that makes this declaration unusable."""
@@ -91,6 +95,13 @@ class Declaration(BaseModel):
     def audit(self, auditor: Auditor) -> None:
         """Add the computed check(s) to `auditor` (the declaration has passed `check`)."""
         raise NotImplementedError
+
+    def declared(self, row: dict[str, Any]) -> None:
+        """What every check this declaration computes carries from it: its assumptions and, when the relation is
+        informative only, the status `info` (the outcome stays in `holds` and the explanation)."""
+        row["assumptions"] = list(self.assumptions)
+        if self.informative:
+            row["status"] = CheckStatus.info.value
 
     def ids(self) -> list[tuple[str, Loc]]:
         """The check ids this declaration defines, with where each is declared (one namespace for all)."""

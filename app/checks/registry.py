@@ -69,5 +69,8 @@ def compute(declarations: Declarations, tables: Mapping[str, Sequence[Row]]) -> 
     """Every declared check, computed from the seed's rows (declarations already validated)."""
     auditor = Auditor(tables)
     for declaration in declarations.all():
+        start = len(auditor.audit.checks)
         declaration.audit(auditor)
+        for row in auditor.audit.checks[start:]:
+            declaration.declared(row)
     return auditor.audit

@@ -13,6 +13,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.figures import FigureSyntaxError, parse_figure
 from app.vocabulary import (
+    AttributionBasis,
+    AttributionKind,
     CitationLocation,
     DestinationKind,
     MemberBasis,
@@ -70,6 +72,7 @@ class SourceEntry(_Entry):
     published: dt.date
     updated: dt.date | None = None
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")]
+    note: Text | None = None
 
 
 class ReportEntry(_Entry):
@@ -87,8 +90,15 @@ class ReportEntry(_Entry):
     note: Text | None = None
     sources: list[Slug] = Field(min_length=1)
     quote: Text | None = None
+    instructions_by: list[Text] = Field(default_factory=list)
+    instructions_quote: Text | None = None
 
     def broken_rules(self) -> Iterator[Broken]:
+        if bool(self.instructions_by) != (self.instructions_quote is not None):
+            yield (
+                "instructions_by and instructions_quote go together (the quote says who wrote them)",
+                ("instructions_quote",),
+            )
         for label, start, end in (
             ("issued", self.issued_start, self.issued_end),
             ("transmitted", self.transmitted_start, self.transmitted_end),
@@ -97,9 +107,28 @@ class ReportEntry(_Entry):
                 yield f"{label}_start {start} is after {label}_end {end}", (f"{label}_start",)
 
 
+class AttributionEntry(_Entry):
+    """Who states figures, as the source presents them; metrics name it in `attributed_to`."""
+
+    id: Slug
+    kind: AttributionKind
+    label: Text
+    source: Slug
+    report: Slug | None = None
+    quote: Text | None = None
+    note: Text | None = None
+
+    def broken_rules(self) -> Iterator[Broken]:
+        if (self.kind is AttributionKind.report) != (self.report is not None):
+            yield "an attribution names a report exactly when its kind is report", ("report",), ()
+        if self.kind is not AttributionKind.article and self.quote is None:
+            yield f"a {self.kind.value} needs the quote by which the source introduces it", ("quote",), ()
+
+
 class MeasureEntry(_Entry):
     id: Slug
     label: Text
+    note: Text | None = None
 
 
 class PopulationEntry(_Entry):
@@ -121,6 +150,7 @@ class PeriodEntry(_Entry):
     start_date: dt.date
     end_date: dt.date
     iso: Text
+    note: Text | None = None
 
     def broken_rules(self) -> Iterator[Broken]:
         if self.start_date > self.end_date:
@@ -191,13 +221,34 @@ class MetricEntry(_Entry):
     lower_inclusive: bool | None
     upper: int | None
     upper_inclusive: bool | None
+    attributed_to: Slug
+    attribution_basis: AttributionBasis
+    attribution_quote: Text | None = None
+    attribution_note: Text | None = None
     note: Text | None = None
     citations: list[CitationEntry] = Field(min_length=1)
 
     def broken_rules(self) -> Iterator[Broken]:
-        """The bounds against each other, the qualifier and the printed figure; each quote holds the figure."""
+        """The bounds against each other, the qualifier and the printed figure; each quote holds the figure;
+        the attribution has its quote (explicit, section) or says why there is none."""
         for reason, field in self._bound_problems():
             yield reason, (field,)
+        basis = self.attribution_basis
+        if basis is AttributionBasis.none and self.attribution_quote is not None:
+            yield (
+                "attribution_basis none: nothing attributes the figure, so there is no attribution_quote",
+                ("attribution_quote",),
+            )
+        if basis is not AttributionBasis.none and self.attribution_quote is None:
+            yield (
+                f"attribution_basis {basis.value} needs the attributing words (attribution_quote)",
+                ("attribution_basis",),
+            )
+        if basis is not AttributionBasis.explicit and self.attribution_note is None:
+            yield (
+                f"attribution_basis {basis.value} needs an attribution_note saying how it was read",
+                ("attribution_basis",),
+            )
         for index, citation in enumerate(self.citations):
             if self.value_text not in citation.quote:
                 reason = f"quote does not contain the figure as written ({self.value_text!r})"

@@ -23,6 +23,7 @@ TABLE_ORDER = (
     "sources",
     "reports",
     "report_sources",
+    "attributions",
     "periods",
     "destinations",
     "destination_members",

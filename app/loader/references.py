@@ -3,6 +3,7 @@ unique, and the declared checks (checks.yaml) name usable figures."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -11,8 +12,9 @@ from typing import Any
 from app.checks.registry import Declarations
 from app.checks.registry import problems as declaration_problems
 from app.loader.documents import LineDict, line_of
-from app.loader.entries import DestinationEntry, MetricEntry, PopulationEntry, ReportEntry
+from app.loader.entries import AttributionEntry, DestinationEntry, MetricEntry, PopulationEntry, ReportEntry
 from app.loader.problems import Problems
+from app.vocabulary import AttributionBasis, AttributionKind
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class Known:
     periods: set[str]
     default_report: str | None = None
     default_source: str | None = None
+    attributions: Mapping[str, AttributionKind] = dataclasses.field(default_factory=dict)
+    """Each attribution's kind, by id."""
 
 
 def reference(
@@ -52,6 +56,16 @@ def check_reports(problems: Problems, reports: Sequence[tuple[ReportEntry, LineD
             reference(
                 problems, "source.yaml", source_id, known.sources, "source", line=line, entry=report.id, field=field
             )
+
+
+def check_attributions(
+    problems: Problems, attributions: Sequence[tuple[AttributionEntry, LineDict]], known: Known
+) -> None:
+    for attribution, item in attributions:
+        for key, ids in (("source", known.sources), ("report", known.reports)):
+            value = getattr(attribution, key)
+            line = item.line_of_key(key)
+            reference(problems, "source.yaml", value, ids, key, line=line, entry=attribution.id, field=key)
 
 
 def check_populations(problems: Problems, populations: Sequence[tuple[PopulationEntry, LineDict]]) -> None:
@@ -153,6 +167,17 @@ def check_metric(
     ):
         value = getattr(metric, field)
         reference(problems, file, value, ids, field, line=line_of_field(field), entry=metric.id, field=field)
+    line = line_of_field("attributed_to")
+    kind = known.attributions.get(metric.attributed_to)
+    if kind is None:
+        reason = f"unknown attribution {metric.attributed_to!r} (source.yaml's attributions)"
+        problems.add(file, reason, line=line, entry=metric.id, field="attributed_to")
+    elif (kind is AttributionKind.article) != (metric.attribution_basis is AttributionBasis.none):
+        reason = (
+            f"attribution_basis {metric.attribution_basis.value} does not fit {metric.attributed_to!r} "
+            f"(a {kind.value}): basis none is for the article's own voice, and only for it"
+        )
+        problems.add(file, reason, line=line_of_field("attribution_basis"), entry=metric.id, field="attribution_basis")
     sources: list[str | None] = []
     for index, citation in enumerate(metric.citations):
         field = f"citations.{index}.source"

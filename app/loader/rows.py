@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.loader.entries import (
+    AttributionEntry,
     DestinationEntry,
     MeasureEntry,
     MetricEntry,
@@ -40,6 +41,7 @@ def metric_rows(metric: MetricEntry, report_id: str | None, sources: Sequence[st
 def seed_tables(
     sources: Sequence[SourceEntry],
     reports: Sequence[ReportEntry],
+    attributions: Sequence[AttributionEntry],
     periods: Sequence[PeriodEntry],
     destinations: Sequence[DestinationEntry],
     measures: Sequence[MeasureEntry],
@@ -52,6 +54,14 @@ def seed_tables(
         "sources": [source.model_dump() for source in sources],
         "reports": [report.model_dump(exclude={"sources"}) for report in reports],
         "report_sources": [{"report_id": report.id, "source_id": s} for report in reports for s in report.sources],
+        "attributions": [
+            {
+                **attribution.model_dump(mode="json", exclude={"source", "report"}),
+                "source_id": attribution.source,
+                "report_id": attribution.report,
+            }
+            for attribution in attributions
+        ],
         "periods": [{**period.model_dump(), "kind": period.kind.value} for period in periods],
         "destinations": [
             {

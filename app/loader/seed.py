@@ -14,6 +14,7 @@ from app.loader.documents import LineDict, read_document, read_section
 from app.loader.problems import Problems, SeedError, SeedInvalid
 from app.loader.references import (
     Known,
+    check_attributions,
     check_declarations,
     check_destination_aliases,
     check_destination_codes,
@@ -47,8 +48,10 @@ def read_seed(seed_dir: Path) -> SeedDataset:
     def section(name: str, key: str, model: Any, keys: set[str]) -> list[Any]:
         return read_section(problems, name, documents[name], key, model, keys)
 
-    sources = section("source.yaml", "sources", entries.SourceEntry, {"sources", "reports"})
-    reports = section("source.yaml", "reports", entries.ReportEntry, {"sources", "reports"})
+    source_keys = {"sources", "reports", "attributions"}
+    sources = section("source.yaml", "sources", entries.SourceEntry, source_keys)
+    reports = section("source.yaml", "reports", entries.ReportEntry, source_keys)
+    attributions = section("source.yaml", "attributions", entries.AttributionEntry, source_keys)
     measures = section("vocabulary.yaml", "measures", entries.MeasureEntry, {"measures", "populations"})
     populations = section("vocabulary.yaml", "populations", entries.PopulationEntry, {"measures", "populations"})
     periods = section("periods.yaml", "periods", entries.PeriodEntry, {"periods"})
@@ -66,8 +69,10 @@ def read_seed(seed_dir: Path) -> SeedDataset:
         periods={entry.id for entry, _ in periods},
         default_report=metrics_document.get("report") if metrics_document else None,
         default_source=metrics_document.get("source") if metrics_document else None,
+        attributions={entry.id: entry.kind for entry, _ in attributions},
     )
     check_reports(problems, reports, known)
+    check_attributions(problems, attributions, known)
     check_populations(problems, populations)
     check_destination_codes(problems, destinations)
     check_destination_aliases(problems, destinations)
@@ -91,6 +96,7 @@ def read_seed(seed_dir: Path) -> SeedDataset:
     tables = seed_tables(
         _unpaired(sources),
         _unpaired(reports),
+        _unpaired(attributions),
         _unpaired(periods),
         _unpaired(destinations),
         _unpaired(measures),

@@ -30,7 +30,7 @@ def _edit_canada_note(seed_dir: Path, note: str) -> None:
     text = path.read_text(encoding="utf-8")
     entry = "  - id: canada-emigrated-1985-2005\n"
     assert entry in text
-    path.write_text(text.replace(entry, entry + f"    note: {json.dumps(note)}\n", 1), encoding="utf-8")
+    path.write_text(text.replace(entry, entry + f"    attribution_note: {json.dumps(note)}\n", 1), encoding="utf-8")
 
 
 def _uncached(url: str) -> TestClient:

@@ -246,8 +246,29 @@ def test_metric_by_id_carries_everything_to_read_it_alone(client: TestClient) ->
     body = client.get("/v1/metrics/canada-emigrated-1985-2005").json()
     assert body["value_text"] == "225,000" and body["lower"] == body["upper"] == 225000
     assert body["unit"] == "persons" and body["qualifier"] == "exact"
-    assert body["destination"] == {"id": "canada", "name": "Canada", "label": "Canada", "kind": "country", "code": "CA"}
+    assert body["destination"] == {
+        "id": "canada",
+        "name": "Canada",
+        "label": "Canada",
+        "kind": "country",
+        "code": "CA",
+        "note": None,
+    }
     assert body["period"]["iso"] == "1985/2005" and body["period"]["label"] == "from 1985 to 2005"
+    assert "inclusive" in body["period"]["note"]
+    assert (body["attributed_to"], body["attribution_kind"], body["attribution_basis"]) == (
+        "following-survey",
+        "survey",
+        "explicit",
+    )
+    assert body["attribution_quote"].startswith("The following survey shows statistical highlights")
+    assert body["as_reported_by"] == {
+        "source_id": "epoch-times-2006-05-03",
+        "publisher": "The Epoch Times",
+        "title": "1 Million Chinese Cadre Family Members Jump Communist Ship to Emigrate Overseas",
+        "published": "2006-05-03",
+        "url": "https://www.theepochtimes.com/1-million-chinese-cadre-family-members-jump-communist-ship-to-emigrate-overseas_1728175.html",
+    }
     (cite,) = body["citations"]
     assert cite["quote"] == "Canada, 225,000 people (54,000 cases)"
     assert cite["section"] == "Immigration Information about Families of CCP Cadres in Recent Years"

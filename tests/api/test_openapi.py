@@ -42,6 +42,7 @@ def test_every_operation_is_documented(client: TestClient) -> None:
     metric_params = {p["name"] for p in doc["paths"]["/v1/metrics"]["get"]["parameters"]}
     assert metric_params == {
         "report",
+        "attributed_to",
         "measure",
         "population",
         "unit",

@@ -133,7 +133,7 @@ def test_schemathesis_finds_no_failure(db_url: str) -> None:
     for param in app.openapi()["paths"]["/v1/metrics"]["get"]["parameters"]:
         if "examples" in param and isinstance(param["examples"], dict):
             KNOWN_IDS[param["name"]] = sorted(param["examples"])
-    assert set(KNOWN_IDS) == {"report", "measure", "population", "period", "destination"}, KNOWN_IDS
+    assert set(KNOWN_IDS) == {"report", "attributed_to", "measure", "population", "period", "destination"}, KNOWN_IDS
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=SchemathesisConfig.from_dict(CONFIG))
     operations = {f"{method.upper()} {path}" for path, item in app.openapi()["paths"].items() for method in item}
 

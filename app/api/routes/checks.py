@@ -76,7 +76,7 @@ CHECKS = Collection(
 def read_checks(
     request: Request,
     conn: ConnDep,
-    status: Annotated[list[CheckStatus] | None, Query(description="pass, warn or fail; repeatable.")] = None,
+    status: Annotated[list[CheckStatus] | None, Query(description="pass, warn, fail or info; repeatable.")] = None,
     kind: Annotated[
         list[CheckKind] | None,
         Query(description="sum, subset, ratio, coverage or restatement; repeatable."),

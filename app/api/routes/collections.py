@@ -1,4 +1,4 @@
-"""The small collections (tens of rows each): sources, reports, periods and destinations. Each is one
+"""The small collections (tens of rows each): sources, reports, attributions, periods and destinations. Each is one
 documents function and one registry entry; app.api.collections makes their list and item routes."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select
 
 from app.api.collections import Collection, Document
 from app.api.queries import (
+    attribution_table,
     citation_table,
     count_by,
     destination_member_table,
@@ -22,6 +23,7 @@ from app.api.queries import (
     source_table,
 )
 from app.schemas import (
+    AttributionPublic,
     DestinationPublic,
     MeasurePublic,
     PeriodPublic,
@@ -60,6 +62,14 @@ def report_documents(conn: Connection, report_id: str | None) -> list[Document]:
     sources = _links(conn, "report_id", "source_id")
     counts = count_by(conn, metric_table.c.report_id)
     return [{**row, "source_ids": sources.get(row["id"], []), "metric_count": counts.get(row["id"], 0)} for row in rows]
+
+
+def attribution_documents(conn: Connection, attribution_id: str | None) -> list[Document]:
+    query = select(attribution_table).order_by(attribution_table.c.id)
+    if attribution_id is not None:
+        query = query.where(attribution_table.c.id == attribution_id)
+    counts = count_by(conn, metric_table.c.attributed_to)
+    return [{**row, "metric_count": counts.get(row["id"], 0)} for row in conn.execute(query).mappings()]
 
 
 def period_documents(conn: Connection, period_id: str | None) -> list[Document]:
@@ -153,6 +163,21 @@ REPORTS = Collection(
     item_description="One report, the sources that describe it and how many figures it holds.",
     id_example="ccp-org-dept-mps-2006-02",
 )
+ATTRIBUTIONS = Collection(
+    "attributions",
+    "attribution",
+    "Who states each figure",
+    AttributionPublic,
+    attribution_documents,
+    list_summary="List attributions",
+    list_description=(
+        "Who states the figures, as the article presents them: the report it describes, the survey it introduces "
+        "without saying whose, and the article itself. Each metric names one in `attributed_to`."
+    ),
+    item_summary="One attribution",
+    item_description="One attribution: its kind, the sentence by which the article introduces it, its figure count.",
+    id_example="following-survey",
+)
 PERIODS = Collection(
     "periods",
     "period",
@@ -222,5 +247,5 @@ POPULATIONS = Collection(
     item_description="One population: its label, the population it is part of and its own parts.",
     id_example="senior_cadre_spouses_children",
 )
-SIMPLE = (SOURCES, REPORTS, PERIODS, DESTINATIONS, MEASURES, POPULATIONS)
+SIMPLE = (SOURCES, REPORTS, ATTRIBUTIONS, PERIODS, DESTINATIONS, MEASURES, POPULATIONS)
 """Registered in app.api.routes, in this order: a new small collection is one entry here."""

@@ -18,9 +18,10 @@ from app.schemas import IndexPublic
 router = APIRouter(tags=["index"])
 
 DESCRIPTION = (
-    "Figures of the February 2006 report by the Organization Department of the CCP Central Committee "
-    "and the Ministry of Public Security on spouses and children of CCP cadres settled abroad, as "
-    "reported by The Epoch Times. Each figure is a claim as reported, with its verbatim quote."
+    "Figures The Epoch Times gives in its account of a report that The Epoch Times says was issued by the "
+    "Organization Department of the CCP Central Committee and the Ministry of Public Security (February 2006) "
+    "regarding families of cadres who had settled overseas, including in Hong Kong and Macau. Each figure is a "
+    "claim as reported, with its verbatim quote and who states it as the article presents it (attributed_to)."
 )
 ATTRIBUTION = (
     "Source: \u201c1 Million Chinese Cadre Family Members Jump Communist Ship to Emigrate Overseas\u201d, "
