@@ -18,6 +18,7 @@ from app.vocabulary import (
     CheckRole,
     CheckStatus,
     CitationLocation,
+    CountryMatch,
     DestinationKind,
     Holds,
     MemberBasis,
@@ -139,13 +140,15 @@ class MetricPublic(_Public):
     unit: Unit
     value_text: str = Field(description="The figure as printed.", examples=["225,000"])
     qualifier: Qualifier
-    lower: int | None = Field(description="Lower bound in base units (persons, cases, US dollars); null = open.")
-    lower_inclusive: bool | None
+    lower: int = Field(
+        description="Lower bound in base units (persons, cases, US dollars): every qualifier states one."
+    )
+    lower_inclusive: bool
     upper: int | None = Field(description="Upper bound in base units; null = open (no upper bound stated).")
     upper_inclusive: bool | None
     destination: DestinationRef | None = Field(description="Null where the source states no destination.")
     period: PeriodRef | None = Field(description="Null where the source states no period.")
-    country_match: str | None = Field(
+    country_match: CountryMatch | None = Field(
         default=None,
         description="With `country=`: `exact` (the destination is that country) or `group` (a group containing it).",
     )

@@ -23,6 +23,12 @@ Endpoint = Callable[..., Response]
 CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
 
+class CSVResponse(Response):
+    """Declares an operation's 200 as text/csv only (what `/v1/<name>.csv` answers); respond() sends the body."""
+
+    media_type = "text/csv"
+
+
 def _same(document: Document) -> Document:
     return document
 
@@ -55,6 +61,8 @@ class Collection:
     csv_row: Callable[[Document], Document] = _same
     routes: APIRouter = field(default_factory=APIRouter)
     """Routes the module declares itself (a filtered list, another shape), under the same prefix."""
+    csv_routes: APIRouter = field(default_factory=APIRouter)
+    """`/<name>.csv`, when the module declares it (csv_route)."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -72,6 +80,25 @@ class Collection:
         for router in (self.routes, generated):
             if router.routes:
                 parent.include_router(router, prefix=f"/{self.name}", tags=[self.name])
+        if self.csv_routes.routes:
+            parent.include_router(self.csv_routes, tags=[self.name])
+
+    def csv_route(self, description: str) -> Callable[[Endpoint], Endpoint]:
+        """Declare `/<name>.csv` (`list_<name>_csv`): the list's CSV as an operation of its own, whose 200 is
+        text/csv only, so a generated client fetches CSV without parsing it as JSON."""
+        return self.csv_routes.get(
+            f"/{self.name}.csv",
+            summary=f"{self.list_summary} as CSV",
+            description=description,
+            operation_id=f"list_{self.name}_csv",
+            response_class=CSVResponse,
+            responses={
+                200: {
+                    "description": "CSV with a header row (RFC 4180); a cell of several values joins them with ` | `."
+                },
+                **problem_responses(400, 503),
+            },
+        )
 
     def list_route(
         self, description: str | None = None, router: APIRouter | None = None

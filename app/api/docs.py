@@ -116,7 +116,8 @@ def _add_examples(schema: dict[str, Any]) -> None:
             if example is None:
                 continue
             content = operation["responses"]["200"].setdefault("content", {})
-            content.setdefault("application/json", {})["example"] = example["example"]
+            if "example" in example:  # not for the CSV-only operations (`/v1/metrics.csv`)
+                content.setdefault("application/json", {})["example"] = example["example"]
             if "csv" in example:
                 content.setdefault("text/csv", {"schema": {"type": "string"}})["example"] = example["csv"]
             operation["responses"]["200"]["description"] += f" Example: `GET {example['url']}`."

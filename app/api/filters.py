@@ -1,5 +1,6 @@
-"""Metric filters as data: the query model FastAPI validates (`MetricQuery`) and a table mapping each
-filter to its SQL condition (`FILTERS`). A new filter is one field and one table entry, both here."""
+"""Metric filters as data: the query models FastAPI validates (`MetricFilters`; `MetricQuery` adds the page and the
+format) and a table mapping each filter to its SQL condition (`FILTERS`). A new filter is one field and one table
+entry, both here."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from app.api.queries import (
     report_table,
 )
 from app.errors import shown
-from app.vocabulary import DestinationKind, Qualifier, Slug, Unit
+from app.vocabulary import CountryMatch, DestinationKind, MemberBasis, Qualifier, Slug, Unit
 
 BIG = 10**18
 DATE_OR_YEAR = r"^[1-9][0-9]{3}(-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$"
@@ -58,7 +59,7 @@ IdList = Annotated[
 # The patterns stay in the OpenAPI document (clients and fuzzers read them); the validators below say in words
 # what is wrong, since a 400 never quotes a regular expression at a person.
 DateOrYear = Annotated[str | None, Field(json_schema_extra={"pattern": DATE_OR_YEAR})]
-SPLIT_ON_COMMAS = ("unit", "qualifier", "destination_kind", "facet")
+SPLIT_ON_COMMAS = ("unit", "qualifier", "destination_kind")
 FACETS = {
     "destination": metric_table.c.destination_id,
     "unit": metric_table.c.unit,
@@ -80,14 +81,20 @@ def _date(value: str, *, end: bool) -> dt.date:
     return dt.date.fromisoformat(value)
 
 
+def _split_on_commas(value: Any) -> Any:
+    if isinstance(value, list):
+        return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
+    return value
+
+
 def _invalid(parameter: str, reason: str) -> PydanticCustomError:
     """An error about one parameter raised by the model validator; app.errors names `parameter` in it."""
     return PydanticCustomError("invalid_combination", reason, {"parameter": parameter})
 
 
-class MetricQuery(BaseModel):
-    """The query parameters of `/v1/metrics`. The filters combine with AND; list filters match any of their
-    values; an unknown parameter is an error."""
+class MetricFilters(BaseModel):
+    """The query parameters of `/v1/metrics.csv`: the filters and the order. The filters combine with AND; list
+    filters match any of their values; an unknown parameter is an error."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -195,41 +202,11 @@ class MetricQuery(BaseModel):
             examples=["-lower"],
         ),
     ] = None
-    limit: Annotated[int, Field(ge=1, le=1000, description="Page size (1-1000).")] = 100
-    offset: Annotated[int, Field(ge=0, le=10**9, description="Rows to skip.")] = 0
-    after: Annotated[
-        Slug | None,
-        Field(
-            description=(
-                "Keyset paging: only the figures that come after this one in the requested order (none if it is not "
-                "among them). In the default order (id) a page then costs the same however deep it is, where "
-                "`offset` grows with the rows it skips. The `next` and `prev` links carry `after` too; `offset` "
-                "still applies, counted from the cursor. CSV ignores it."
-            ),
-            examples=["canada-emigrated-1985-2005"],
-        ),
-    ] = None
-    facet: Annotated[
-        list[FacetName] | None,
-        Field(
-            description=(
-                f"Count the filtered figures per value of each of {', '.join(FACETS)} (repeatable or "
-                "comma-separated): the JSON page gains `facets`, counted over every page. CSV ignores it."
-            ),
-            examples=[["destination", "unit"]],
-        ),
-    ] = None
-    format: Annotated[
-        Literal["json", "csv"] | None,
-        Field(description="Output format; overrides the Accept header (`text/csv` gives CSV)."),
-    ] = None
 
     @field_validator(*SPLIT_ON_COMMAS, mode="before")
     @classmethod
-    def _split_on_commas(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
-        return value
+    def _split_lists(cls, value: Any) -> Any:
+        return _split_on_commas(value)
 
     @field_validator("from_", "to")
     @classmethod
@@ -260,7 +237,7 @@ class MetricQuery(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _ranges_in_order(self) -> MetricQuery:
+    def _ranges_in_order(self) -> MetricFilters:
         if self.from_ is not None and self.to is not None and self.start > self.end:
             raise _invalid("from", "is after `to`")
         if self.value_min is not None and self.value_max is not None and self.value_min > self.value_max:
@@ -278,6 +255,50 @@ class MetricQuery(BaseModel):
         return _date(self.to, end=True)
 
 
+CSV_WHOLE_SET = (
+    "CSV (`/v1/metrics.csv`, `format=csv` or `Accept: text/csv`) is every figure the filters select, in the `sort` "
+    "order: `limit`, `offset`, `after` and `facet` apply to the JSON page only."
+)
+
+
+class MetricQuery(MetricFilters):
+    """The query parameters of `/v1/metrics`: the filters, then the page (JSON) and the format."""
+
+    limit: Annotated[int, Field(ge=1, le=1000, description="Page size (1-1000), JSON only: " + CSV_WHOLE_SET)] = 100
+    offset: Annotated[int, Field(ge=0, le=10**9, description="Rows to skip, JSON only (see `limit`).")] = 0
+    after: Annotated[
+        Slug | None,
+        Field(
+            description=(
+                "Keyset paging: only the figures that come after this one in the requested order (none if it is not "
+                "among them). In the default order (id) a page then costs the same however deep it is, where "
+                "`offset` grows with the rows it skips. The `next` and `prev` links carry `after` too; `offset` "
+                "still applies, counted from the cursor. JSON only (see `limit`)."
+            ),
+            examples=["canada-emigrated-1985-2005"],
+        ),
+    ] = None
+    facet: Annotated[
+        list[FacetName] | None,
+        Field(
+            description=(
+                f"Count the filtered figures per value of each of {', '.join(FACETS)} (repeatable or "
+                "comma-separated): the JSON page gains `facets`, counted over every page. JSON only."
+            ),
+            examples=[["destination", "unit"]],
+        ),
+    ] = None
+    format: Annotated[
+        Literal["json", "csv"] | None,
+        Field(description="Output format; overrides the Accept header (`text/csv` gives CSV)."),
+    ] = None
+
+    @field_validator("facet", mode="before")
+    @classmethod
+    def _split_facets(cls, value: Any) -> Any:
+        return _split_on_commas(value)
+
+
 @dataclass
 class FilterContext:
     """What a filter may read (the connection) and report back (how each destination matched `country`: the
@@ -288,13 +309,13 @@ class FilterContext:
 
 
 Condition = ColumnElement[bool]
-Filter = Callable[[MetricQuery, FilterContext], list[Condition]]
+Filter = Callable[[MetricFilters, FilterContext], list[Condition]]
 
 
 def _ids(column: Any, name: str, table: Any) -> Filter:
     """Figures whose `column` is one of the ids; an id `table` does not hold is a 400 (a typo is not "no data")."""
 
-    def condition(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+    def condition(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
         ids = split_ids(getattr(f, name))
         if not ids:
             return []
@@ -313,7 +334,7 @@ def _enum(column: Any, name: str) -> Filter:
     return lambda f, ctx: [in_list(column, sorted({v.value for v in getattr(f, name)}))] if getattr(f, name) else []
 
 
-def _country(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+def _country(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
     if f.country is None:
         return []
     code = resolve_country(ctx.conn, f.country)
@@ -327,13 +348,13 @@ def _country(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
 
     # A place the source names itself is matched on the source's word; a group member on its recorded basis.
     ctx.country_match = {
-        **{group: matched("group", group, basis) for group, basis in groups.all()},
-        **{place: matched("exact", place, "source") for place in exact.all()},
+        **{group: matched(CountryMatch.group.value, group, basis) for group, basis in groups.all()},
+        **{place: matched(CountryMatch.exact.value, place, MemberBasis.source.value) for place in exact.all()},
     }
     return [in_list(metric_table.c.destination_id, sorted(ctx.country_match)) if ctx.country_match else false()]
 
 
-def _value_min(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+def _value_min(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
     """overlaps: some value the source's range allows is >= value_min (null upper = +infinity);
     within: every one is."""
     if f.value_min is None:
@@ -344,7 +365,7 @@ def _value_min(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
     return [or_(m.upper.is_(None), m.upper > f.value_min, and_(m.upper == f.value_min, m.upper_inclusive.is_(True)))]
 
 
-def _value_max(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+def _value_max(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
     """overlaps: some value the source's range allows is <= value_max (null lower = -infinity);
     within: every one is."""
     if f.value_max is None:
@@ -355,7 +376,7 @@ def _value_max(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
     return [or_(m.lower.is_(None), m.lower < f.value_max, and_(m.lower == f.value_max, m.lower_inclusive.is_(True)))]
 
 
-def _text(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+def _text(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
     if f.q is None:
         return []
     pattern = "%" + f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -384,7 +405,7 @@ def _text(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
 
 
 def _has(column: Any, name: str) -> Filter:
-    def condition(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+    def condition(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
         wanted = getattr(f, name)
         if wanted is None:
             return []
@@ -426,7 +447,7 @@ def facet_counts(conn: Connection, names: list[str], where: Condition) -> dict[s
     return out
 
 
-def conditions(filters: MetricQuery, ctx: FilterContext) -> list[Condition]:
+def conditions(filters: MetricFilters, ctx: FilterContext) -> list[Condition]:
     return [condition for condition_of in FILTERS.values() for condition in condition_of(filters, ctx)]
 
 

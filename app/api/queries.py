@@ -226,9 +226,9 @@ def _embedded_fields(field: str, *keys: str) -> dict[str, Callable[[dict[str, An
     return {f"{field}_{key}": getter(key) for key in keys}
 
 
-def _joined(key: str) -> Callable[[dict[str, Any]], str]:
-    """Several citations: their quotes (or URLs) joined by a newline, in order."""
-    return lambda doc: "\n".join(c[key] for c in doc["citations"])
+def _joined(key: str) -> Callable[[dict[str, Any]], list[str]]:
+    """Several citations: their quotes (or URLs), in order (one cell, as every list in a CSV cell)."""
+    return lambda doc: [c[key] for c in doc["citations"]]
 
 
 METRIC_CSV: dict[str, Callable[[dict[str, Any]], Any]] = {

@@ -27,6 +27,9 @@ from app.errors import ApiProblem
 Format = Literal["json", "csv"]
 JSON_TYPE = "application/json"
 CSV_TYPE = "text/csv; charset=utf-8; header=present"
+CSV_LIST_SEPARATOR = " | "
+"""Every CSV cell that holds several values (a JSON array) joins them with this, in the array's order; no value
+the dataset holds contains it (tests/api/test_csv_forms.py checks), so `cell.split(" | ")` gives the array back."""
 
 
 @dataclass
@@ -136,7 +139,7 @@ def _csv_cell(value: Any) -> str:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return "; ".join(_csv_cell(v) for v in value)
+        return CSV_LIST_SEPARATOR.join(_csv_cell(v) for v in value)
     return str(value)
 
 

@@ -107,7 +107,7 @@ def _repair_positive(context: Any, case: Any, kwargs: Any) -> None:
     if meta is None or meta.generation.mode != GenerationMode.POSITIVE or not isinstance(case.query, dict):
         return
     query = case.query
-    if case.path == "/v1/metrics":
+    if case.path in ("/v1/metrics", "/v1/metrics.csv"):
         _repair_ids(query)
     for name in ("from", "to"):
         value = query.get(name)

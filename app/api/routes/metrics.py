@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from app.api.collections import CSV_200, Collection
 from app.api.deps import ConnDep, FormatParam
-from app.api.filters import FilterContext, MetricQuery, conditions, facet_counts, order_by
+from app.api.filters import CSV_WHOLE_SET, FilterContext, MetricFilters, MetricQuery, conditions, facet_counts, order_by
 from app.api.pagination import keyset_links, offset_page, page_document
 from app.api.queries import (
     METRIC_CSV_COLUMNS,
@@ -46,13 +46,12 @@ def read_metrics(
         return payload
 
     def page(conn: Connection) -> Payload:
+        if fmt == "csv":
+            return _every_figure(conn, query)
         context = FilterContext(conn)
         conds = conditions(query, context)
         where = and_(true(), *conds)
         ordered = metric_select().where(where).order_by(*order_by(sort))
-        if fmt == "csv":
-            docs = metric_documents(conn, conn.execute(ordered).all(), context.country_match)
-            return Payload(document=None, csv_rows=lambda: metric_csv_rows(docs), csv_columns=METRIC_CSV_COLUMNS)
         total = _total(conn, where) if conds else _loaded_count(conn)
         if after is None:
             found = conn.execute(ordered.limit(limit).offset(offset)).all()
@@ -81,6 +80,21 @@ def read_metrics(
         return Payload(document=page_document(docs, total, limit, offset, links), links=links)
 
     return respond(request, conn, build, fmt=fmt, filename="metrics")
+
+
+@METRICS.csv_route("Every figure the filters select, as CSV, in the `sort` order (no page: " + CSV_WHOLE_SET + ")")
+def read_metrics_csv(request: Request, conn: ConnDep, query: Annotated[MetricFilters, Query()]) -> Response:
+    """The same figures and columns as `/v1/metrics?format=csv`."""
+    return respond(request, conn, lambda conn: _every_figure(conn, query), fmt="csv", filename="metrics")
+
+
+def _every_figure(conn: Connection, query: MetricFilters) -> Payload:
+    """The CSV of every figure the filters select: one row per figure, in the `sort` order."""
+    context = FilterContext(conn)
+    where = and_(true(), *conditions(query, context))
+    ordered = metric_select().where(where).order_by(*order_by(query.sort))
+    docs = metric_documents(conn, conn.execute(ordered).all(), context.country_match)
+    return Payload(document=None, csv_rows=lambda: metric_csv_rows(docs), csv_columns=METRIC_CSV_COLUMNS)
 
 
 def _holds(conn: Connection, where: ColumnElement[bool], metric_id: str) -> bool:
