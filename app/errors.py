@@ -254,7 +254,12 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: ("invalid-parameter", "Invalid parameter", "limit: Input should be less than or equal to 1000"),
         404: ("not-found", "Not found", "No metric with id 'nope'."),
         405: ("method-not-allowed", "Method not allowed", "This API is read-only: use GET or HEAD."),
-        406: ("not-acceptable", "Not acceptable", "Available representations: application/json, text/csv."),
+        406: (
+            "not-acceptable",
+            "Not acceptable",
+            'Nothing here matches Accept: "application/xml". Served: application/json, text/csv (errors: '
+            "application/problem+json); or choose with format=json or format=csv.",
+        ),
         413: ("content-too-large", "Content Too Large", "This read-only API takes no request body."),
         414: ("uri-too-long", "URI Too Long", "The request target is longer than 8192 bytes."),
         431: ("headers-too-large", "Request Header Fields Too Large", "The request headers exceed 8192 bytes."),

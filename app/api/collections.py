@@ -111,7 +111,7 @@ class Collection:
             description=self.list_description or None,
             operation_id=f"list_{self.name}",
             response_model=self.page or Page[self.public],  # type: ignore[name-defined]
-            responses={200: ok, **problem_responses(400, 503)},
+            responses={200: ok, **problem_responses(400, 406, 503)},
         )
 
     def _add_list_route(self, router: APIRouter) -> None:
@@ -168,7 +168,7 @@ class Collection:
             description=self.item_description,
             operation_id=f"get_{self.item}",
             response_model=self.public,
-            responses={200: CSV_200, **problem_responses(400, 404, 503)},
+            responses={200: CSV_200, **problem_responses(400, 404, 406, 503)},
         )
 
     def _documents(self) -> Documents:

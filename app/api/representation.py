@@ -22,7 +22,7 @@ from fastapi import Request
 from sqlalchemy import Connection, text
 from starlette.responses import Response
 
-from app.errors import ApiProblem
+from app.errors import ApiProblem, shown
 
 Format = Literal["json", "csv"]
 JSON_TYPE = "application/json"
@@ -97,28 +97,50 @@ def dataset_signature(conn: Connection) -> tuple[str, dt.datetime]:
     return str(row[0]), loaded_at
 
 
-def negotiate(request: Request, format_param: str | None) -> Format:
-    """`format=` wins; else CSV when the Accept header prefers text/csv over JSON; else JSON."""
-    if format_param is not None:
-        return "csv" if format_param == "csv" else "json"
-    accept = request.headers.get("accept", "")
-    if "text/csv" not in accept:
-        return "json"
-    best: dict[str, float] = {}
+def _accept_weights(accept: str) -> dict[str, float]:
+    """Each media range of an Accept header with its highest q (RFC 9110 section 12.5.1)."""
+    weights: dict[str, float] = {}
     for part in accept.split(","):
         media, _, params = part.strip().partition(";")
         q = 1.0
         for param in params.split(";"):
             key, _, value = param.strip().partition("=")
-            if key == "q":
+            if key.strip().lower() == "q":
                 try:
-                    q = float(value)
+                    q = min(max(float(value), 0.0), 1.0)
                 except ValueError:
                     q = 0.0
-        best[media.strip().lower()] = max(q, best.get(media.strip().lower(), 0.0))
-    csv_q = best.get("text/csv", 0.0)
-    json_q = max(best.get("application/json", 0.0), best.get("application/*", 0.0), best.get("*/*", 0.0) * 0.99)
-    return "csv" if csv_q > 0 and csv_q >= json_q else "json"
+        media = media.strip().lower()
+        if media:
+            weights[media] = max(q, weights.get(media, 0.0))
+    return weights
+
+
+def negotiate(request: Request, format_param: str | None) -> Format:
+    """`format=` wins; else CSV when the Accept header prefers text/csv over JSON; else JSON (`*/*` and no
+    Accept too). An Accept header that admits neither is a 406 naming what is served."""
+    if format_param is not None:
+        return "csv" if format_param == "csv" else "json"
+    accept = request.headers.get("accept", "").strip()
+    if not accept:
+        return "json"
+    best = _accept_weights(accept)
+    anything = best.get("*/*", 0.0) * 0.99  # a wildcard ranks below the same q given to a named type
+    csv_q = max(best.get("text/csv", 0.0), best.get("text/*", 0.0) * 0.99, anything)
+    json_q = max(best.get("application/json", 0.0), best.get("application/*", 0.0) * 0.99, anything)
+    if "text/csv" in best and csv_q > 0 and csv_q >= json_q:
+        return "csv"
+    if json_q > 0:
+        return "json"
+    if csv_q > 0:
+        return "csv"
+    raise ApiProblem(
+        406,
+        "not-acceptable",
+        f"Nothing here matches Accept: {shown(accept, 100)}. Served: {JSON_TYPE}, text/csv (errors: "
+        "application/problem+json); or choose with format=json or format=csv.",
+        title="Not acceptable",
+    )
 
 
 def _json_default(value: Any) -> Any:

@@ -132,7 +132,7 @@ def _total(conn: Connection, where: ColumnElement[bool]) -> int:
     response_model=MetricPublic,
     responses={
         200: {**CSV_200, "description": "The figure."},
-        **problem_responses(400, 404, 503),
+        **problem_responses(400, 404, 406, 503),
     },
 )
 def read_metric(
