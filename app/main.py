@@ -15,7 +15,7 @@ from app import __version__
 from app.api.deps import strict_query
 from app.api.docs import DESCRIPTION, TAGS, mount_docs, patch_openapi
 from app.api.fastcache import CachingFastAPI, FastCache, SQLiteDataVersion
-from app.api.middleware import HeadAsGet, RequestLimits, SecurityHeaders
+from app.api.middleware import ConcurrencyLimit, HeadAsGet, RequestLimits, SecurityHeaders
 from app.api.representation import ResponseCache
 from app.api.routes import api_router, health, index, problems
 from app.config import Settings, get_settings
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> CachingFastAPI:
     app.fast_cache = FastCache(version) if version is not None else None
     # Added last = outermost: security headers on every answer, the limits' problems included.
     app.add_middleware(RequestLimits)
+    app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests, retry_after_s=settings.retry_after_s)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     # Outermost, in front of the fast cache too (CachingFastAPI): every request logged once, with its id.

@@ -1,4 +1,5 @@
-"""The pure ASGI middlewares: request limits, HEAD answered as GET, and security headers on every response."""
+"""The pure ASGI middlewares: request limits, a concurrency limit, HEAD answered as GET, and security headers on
+every response."""
 
 from __future__ import annotations
 
@@ -105,3 +106,32 @@ class RequestLimits:
         extra = {"Allow": ALLOWED_METHODS} if status == 405 else {}
         response = problem_response(None, status, slug, detail, headers={"Connection": "close", **extra})
         await response(scope, receive, send)
+
+
+class ConcurrencyLimit:
+    """At most `limit` requests in the application at once (per process); one more is answered at once with 503
+    problem+json and Retry-After, like every other error, instead of queueing. It replaces uvicorn's
+    `--limit-concurrency`, whose 503 is text/plain and which counts idle keep-alive connections too.
+    `/health/live` is not counted: an overloaded server is still alive. A fast-cache hit (app.api.fastcache)
+    answers before this and costs no work, so it is not counted either."""
+
+    def __init__(self, app: ASGIApp, limit: int, retry_after_s: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/health/live":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:  # one event loop: nothing runs between this test and the increment
+            detail = f"The server is answering {self.limit} requests already; retry after {self.retry_after_s} s."
+            headers = {"Retry-After": str(self.retry_after_s)}
+            await problem_response(None, 503, "overloaded", detail, headers=headers)(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
