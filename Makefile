@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+REDOCLY := @redocly/cli@1.34.5
 # Marks an install up to date with pyproject.toml.
 STAMP := $(VENV)/.installed
 
@@ -18,7 +19,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make venv    create $(VENV) and install the project with its dev tools"
 	@echo "make run     migrate, load the seed and serve the API on http://$(HOST):$(PORT)"
-	@echo "make lint    ruff, ruff format --check, mypy, alembic check"
+	@echo "make lint    ruff, ruff format --check, mypy, alembic check, Redocly lint of the OpenAPI (with node)"
 	@echo "make test    lint, then pytest on SQLite and PostgreSQL (PYTEST_ARGS=... passes options)"
 	@echo "make lock    regenerate requirements.lock (every installed version, transitive ones included)"
 
@@ -43,7 +44,9 @@ run: venv
 	$(BIN)/cadre-data seed
 	exec $(BIN)/cadre-data serve --host $(HOST) --port $(PORT)
 
-# `alembic check` compares the models with a database migrated to head: a temporary SQLite file.
+# `alembic check` compares the models with a database migrated to head: a temporary SQLite file. With node
+# installed, Redocly (pinned; fetched once into the npm cache) lints the OpenAPI document the app serves over
+# that database, loaded, under redocly.yaml: any error fails. Without npx it is skipped, and says so.
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -51,7 +54,16 @@ lint: venv
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	export DATABASE_URL="sqlite:///$$tmp/check.db" LOADER_DATABASE_URL="sqlite:///$$tmp/check.db"; \
 	$(BIN)/cadre-data migrate; \
-	$(BIN)/alembic check
+	$(BIN)/alembic check; \
+	if command -v npx >/dev/null; then \
+		$(BIN)/cadre-data seed >/dev/null; \
+		$(BIN)/python -c 'import json; from app.main import create_app; print(json.dumps(create_app().openapi()))' \
+			> "$$tmp/openapi.json"; \
+		REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes $(REDOCLY) lint \
+			--config redocly.yaml --format stylish "$$tmp/openapi.json"; \
+	else \
+		echo "npx not found: Redocly lint of the OpenAPI document skipped (install nodejs and npm to run it)"; \
+	fi
 
 # Without TEST_POSTGRES_URL, and with PostgreSQL's server binaries installed, the PostgreSQL tests run
 # against a throwaway cluster that is always stopped and removed afterwards.

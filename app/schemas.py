@@ -183,6 +183,7 @@ class MetricPage(Page[MetricPublic]):
 class MeasurePublic(_Public):
     id: str = Field(examples=["emigrated"])
     label: str = Field(description="What is counted, in the source's words.")
+    note: str | None = Field(default=None, description="How the source's wording was read (a stock or a flow).")
     metric_count: int
 
 
