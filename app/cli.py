@@ -263,6 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except KeyboardInterrupt:
+        # Ctrl-C (on `make run`, say): stop quietly. A load interrupted midway leaves the previous dataset
+        # (app.loader writes in one transaction); uvicorn has already shut down cleanly when serving.
+        print(file=sys.stderr)
+        return 130
     except ValidationError as exc:
         if exc.title != "Settings":
             raise
