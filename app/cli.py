@@ -82,6 +82,25 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from app.datapackage import DatasetNotLoaded, export
+    from app.db import make_engine
+
+    engine = make_engine(args.database_url or get_settings().database_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            counts = export(conn, args.target, as_zip=args.zip)
+    except DatasetNotLoaded as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"{args.target}: Data Package, {len(counts)} resources")
+    for name, rows in counts.items():
+        print(f"  {name:<20} {rows:>8} rows")
+    return 0
+
+
 class GrantError(RuntimeError):
     pass
 
@@ -247,6 +266,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests in progress above which the app answers 503 problem+json (MAX_CONCURRENT_REQUESTS)",
     )
     serve.set_defaults(func=_serve)
+
+    export = sub.add_parser(
+        "export", help="write the loaded dataset as a Frictionless Data Package (CSVs + datapackage.json)"
+    )
+    export.add_argument("target", type=Path, metavar="DIR", help="directory to write into (with --zip: the zip file)")
+    export.add_argument(
+        "--zip", action="store_true", help="write one zip file, byte-identical to GET /v1/datapackage.zip"
+    )
+    export.add_argument("--database-url", help="default: DATABASE_URL")
+    export.set_defaults(func=_export)
 
     grant = sub.add_parser(
         "grant-readonly",

@@ -25,6 +25,14 @@ class Settings(BaseSettings):
         description="Database migrations and the loader write to (owner role); defaults to DATABASE_URL.",
     )
     seed_dir: Path = Field(default=PROJECT_ROOT / "seed", description="Directory of the seed dataset.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        pattern=r"^https?://[^/?#\s]+$",
+        description=(
+            "Where people reach this API (scheme and host, no path): the base of the absolute URLs the HTML pages "
+            "show (curl lines, Cite this, JSON-LD). Never taken from a request's Host header."
+        ),
+    )
     cors_allow_origins: list[str] = Field(default=["*"], description="Origins allowed to GET (CORS).")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     access_log: Literal["json", "text", "off"] = Field(
@@ -52,6 +60,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests the app works on at once; one more gets 503 problem+json at once (not queued).",
     )
+    public_base_url: str | None = Field(
+        default=None,
+        description="Where the API is published (https://host[/prefix]): absolute links in the data package and "
+        "JSON-LD ids. Unset: relative links. Never taken from the Host header.",
+    )
 
     @field_validator("database_url", "loader_database_url")
     @classmethod
@@ -61,6 +74,18 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:", "sqlite+pysqlite:", "postgresql:", "postgresql+psycopg:")):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_base(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("must be an absolute http(s) URL without query or fragment, e.g. https://data.example.org")
+        return value.rstrip("/")
 
     @property
     def writer_url(self) -> str:

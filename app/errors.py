@@ -257,8 +257,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         406: (
             "not-acceptable",
             "Not acceptable",
-            'Nothing here matches Accept: "application/xml". Served: application/json, text/csv (errors: '
-            "application/problem+json); or choose with format=json or format=csv.",
+            'Nothing here matches Accept: "application/xml". Served: application/json, text/csv, text/html '
+            "(errors: application/problem+json); or choose with format= (json, csv, html).",
         ),
         413: ("content-too-large", "Content Too Large", "This read-only API takes no request body."),
         414: ("uri-too-long", "URI Too Long", "The request target is longer than 8192 bytes."),

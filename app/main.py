@@ -21,6 +21,7 @@ from app.api.routes import api_router, health, index, problems
 from app.config import Settings, get_settings
 from app.db import is_sqlite, make_engine, normalize_url, sqlite_path
 from app.errors import install_error_handlers, problem_responses
+from app.web.pages import install as install_pages
 
 
 def create_app(settings: Settings | None = None) -> CachingFastAPI:
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> CachingFastAPI:
     app.include_router(index.router)
     app.include_router(problems.router)
     mount_docs(app)
+    install_pages(app, settings)
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.api.formats import _csv_cell
 from app.api.queries import METRIC_CSV_COLUMNS, metric_csv_rows, metric_documents, metric_select, metric_table
-from app.api.representation import _csv_cell
 from app.db import make_engine
 
 INTEGER_COLUMNS = {"lower", "upper", "citation_count"}

@@ -11,8 +11,9 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from app.api.deps import ConnDep, FormatParam, LimitParam, OffsetParam
+from app.api.formats import Payload, format_param, negotiate, response_content
 from app.api.pagination import offset_page
-from app.api.representation import Payload, negotiate, respond
+from app.api.representation import respond
 from app.errors import ApiProblem, problem_responses
 from app.schemas import Page
 
@@ -20,7 +21,6 @@ Document = dict[str, Any]
 Documents = Callable[[Connection, str | None], list[Document]]
 """Every document of a collection in order (`None`), or the one with this id (zero or one)."""
 Endpoint = Callable[..., Response]
-CSV_200 = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 
 
 class CSVResponse(Response):
@@ -59,6 +59,8 @@ class Collection:
     id_max_length: int = 100
     csv_columns: tuple[str, ...] = ()
     csv_row: Callable[[Document], Document] = _same
+    jsonld: Callable[[Request, Document], Any] | None = None
+    """An item's JSON-LD document (`Accept: application/ld+json`, `format=jsonld`), where it has one."""
     routes: APIRouter = field(default_factory=APIRouter)
     """Routes the module declares itself (a filtered list, another shape), under the same prefix."""
     csv_routes: APIRouter = field(default_factory=APIRouter)
@@ -69,6 +71,16 @@ class Collection:
         if self.csv_columns or self.public is None:
             return self.csv_columns
         return tuple(self.public.model_fields)
+
+    @property
+    def ok(self) -> dict[str, Any]:
+        """The 200 response's extra media types: CSV, and JSON-LD where the collection has it."""
+        return {"content": response_content(*self.formats)}
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The formats it offers besides every route's (app.api.formats.EVERY_ROUTE)."""
+        return ("jsonld",) if self.jsonld is not None else ()
 
     def include_in(self, parent: APIRouter) -> None:
         """Add this collection's routes to `parent` under `/<name>`: the module's own, then the generated."""
@@ -104,7 +116,7 @@ class Collection:
         self, description: str | None = None, router: APIRouter | None = None
     ) -> Callable[[Endpoint], Endpoint]:
         """Declare the list operation (`list_<name>`, a Page of the Public model, or CSV)."""
-        ok = {**CSV_200, "description": description} if description else CSV_200
+        ok = {**self.ok, "description": description} if description else self.ok
         return (router or self.routes).get(
             "",
             summary=self.list_summary,
@@ -149,14 +161,25 @@ class Collection:
             ),
         ]
 
-        def read_item(request: Request, conn: ConnDep, item_id: ItemId, format: FormatParam = None) -> Response:
-            fmt = negotiate(request, format)
+        Format = format_param(*self.formats)
+        jsonld, formats = self.jsonld, self.formats
+
+        def read_item(
+            request: Request,
+            conn: ConnDep,
+            item_id: ItemId,
+            format: Format = None,  # type: ignore[valid-type]
+        ) -> Response:
+            fmt = negotiate(request, format, formats)
 
             def build(conn: Connection) -> Payload:
                 docs = documents(conn, item_id)
                 if not docs:
                     raise ApiProblem(404, "not-found", f"No {self.item} with this id.", title="Not found")
-                return self._csv(docs, document=docs[0])
+                payload = self._csv(docs, document=docs[0])
+                if jsonld is not None:
+                    payload.jsonld = jsonld(request, docs[0])
+                return payload
 
             return respond(request, conn, build, fmt=fmt, filename=self.item)
 
@@ -168,7 +191,7 @@ class Collection:
             description=self.item_description,
             operation_id=f"get_{self.item}",
             response_model=self.public,
-            responses={200: CSV_200, **problem_responses(400, 404, 406, 503)},
+            responses={200: self.ok, **problem_responses(400, 404, 406, 503)},
         )
 
     def _documents(self) -> Documents:

@@ -4,7 +4,7 @@ pagination and output format."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 from urllib.parse import unquote_to_bytes
 
 import anyio
@@ -15,6 +15,7 @@ from pydantic import BaseModel, StringConstraints
 from sqlalchemy import Connection
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from app.api.formats import format_param
 from app.errors import ApiProblem, safe_name
 from app.vocabulary import SLUG
 
@@ -125,10 +126,7 @@ def strict_query(request: Request) -> None:
         )
 
 
-FormatParam = Annotated[
-    Literal["json", "csv"] | None,
-    Query(alias="format", description="Output format; overrides the Accept header (`text/csv` gives CSV)."),
-]
+FormatParam = format_param()
 LimitParam = Annotated[int, Query(ge=1, le=1000, description="Page size (1-1000).")]
 OffsetParam = Annotated[int, Query(ge=0, le=10**9, description="Rows to skip.")]
 

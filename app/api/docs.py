@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import HTMLResponse, Response
 
+from app.api.formats import JSONLD_TYPE
 from app.api.queries import (
     attribution_table,
     destination_table,
@@ -57,6 +58,7 @@ TAGS = [
     {"name": "destinations", "description": "Places as the source names them, with ISO codes and members."},
     {"name": "measures", "description": "What a figure counts: the vocabulary of `measure=`."},
     {"name": "populations", "description": "Whose figures, and which population is part of which."},
+    {"name": "datapackage", "description": "The whole dataset as a Frictionless Data Package: CSVs, schemas, zip."},
     {"name": "index", "description": "What this dataset is, and where everything is."},
     {"name": "problems", "description": "What each error `type` means and how to fix it."},
 ]
@@ -120,6 +122,8 @@ def _add_examples(schema: dict[str, Any]) -> None:
                 content.setdefault("application/json", {})["example"] = example["example"]
             if "csv" in example:
                 content.setdefault("text/csv", {"schema": {"type": "string"}})["example"] = example["csv"]
+            if "jsonld" in example:
+                content.setdefault(JSONLD_TYPE, {"schema": {"type": "object"}})["example"] = example["jsonld"]
             operation["responses"]["200"]["description"] += f" Example: `GET {example['url']}`."
 
 

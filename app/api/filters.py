@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
 
 from app.api.deps import IdText, split_ids
+from app.api.formats import format_description, format_literal
 from app.api.names import invalid, resolve_country, suggestion
 from app.api.queries import (
     attribution_table,
@@ -90,6 +91,10 @@ def _split_on_commas(value: Any) -> Any:
 def _invalid(parameter: str, reason: str) -> PydanticCustomError:
     """An error about one parameter raised by the model validator; app.errors names `parameter` in it."""
     return PydanticCustomError("invalid_combination", reason, {"parameter": parameter})
+
+
+MetricFormat = format_literal()
+"""The `format=` values of /v1/metrics: every route's."""
 
 
 class MetricFilters(BaseModel):
@@ -288,10 +293,7 @@ class MetricQuery(MetricFilters):
             examples=[["destination", "unit"]],
         ),
     ] = None
-    format: Annotated[
-        Literal["json", "csv"] | None,
-        Field(description="Output format; overrides the Accept header (`text/csv` gives CSV)."),
-    ] = None
+    format: Annotated[MetricFormat | None, Field(description=format_description())] = None  # type: ignore[valid-type]
 
     @field_validator("facet", mode="before")
     @classmethod

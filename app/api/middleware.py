@@ -8,6 +8,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.errors import ALLOWED_METHODS, problem_response
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+# The explorer's pages (text/html on the data URLs): one stylesheet and inline SVG, no script at all.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
 # Swagger UI and ReDoc bootstrap with an inline script and ReDoc runs a blob: worker; nothing leaves this origin.
 DOCS_CSP = (
     "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -24,7 +29,8 @@ MAX_HEADER_BYTES = 8192
 
 
 class SecurityHeaders:
-    """Add security headers to every response (and drop `Server`); the docs get a CSP that lets them run."""
+    """Add security headers to every response (and drop `Server`); the docs get a CSP that lets them run, the
+    explorer's pages (any text/html answer on an API path) one that lets their stylesheet and SVG load."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -39,9 +45,10 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                is_page = any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
                 headers += [
                     (b"x-content-type-options", b"nosniff"),
-                    (b"content-security-policy", csp.encode()),
+                    (b"content-security-policy", (PAGE_CSP if is_page and csp == API_CSP else csp).encode()),
                     (b"referrer-policy", b"no-referrer"),
                     (b"x-frame-options", b"DENY"),
                     (b"cross-origin-resource-policy", b"cross-origin"),

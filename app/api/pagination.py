@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from app.api.representation import Payload
+from app.api.formats import Payload
 
 
 def page_links(request: Request, total: int, limit: int, offset: int) -> dict[str, str | None]:

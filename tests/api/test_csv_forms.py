@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.representation import CSV_LIST_SEPARATOR
+from app.api.formats import CSV_LIST_SEPARATOR
 
 LISTS = [
     "/v1/metrics",

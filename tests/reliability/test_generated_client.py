@@ -75,7 +75,11 @@ def test_a_generated_client_works_against_a_live_server(sqlite_url: str, tmp_pat
     spec.write_text(json.dumps(document))
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}  # its ruff post-hooks
+    # The data package's zip is a file: read as application/octet-stream, the type the generator maps to a File.
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"content_type_overrides": {"application/zip": "application/octet-stream"}}))
     command = [str(bin_dir / "openapi-python-client"), "generate", "--path", str(spec), "--meta", "none"]
+    command += ["--config", str(config)]
     generated = subprocess.run(
         [*command, "--output-path", str(tmp_path / "cadre_client")],
         capture_output=True,

@@ -2,8 +2,9 @@
 
 Served, exactly: every path of /openapi.json (GET; HEAD answered as GET by middleware), /health/live and
 /health/ready (GET, HEAD; kept out of the document), /openapi.json, /docs, /redoc, and /static/ (the four
-files fastapi-offline ships, the ReDoc bundle through a route of its own). No debug route, `debug` off,
-and no response of any kind sets a cookie.
+files fastapi-offline ships, the ReDoc bundle through a route of its own), and the explorer's /assets/ (its
+one stylesheet) and /explore/metrics (its filter form's redirect). No debug route, `debug` off, and no
+response of any kind sets a cookie.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from app.api.deps import get_conn
 from app.api.docs import DOCS_ASSETS
 from app.config import Settings
 from app.main import create_app
+from app.web.pages import STATIC as PAGE_ASSETS
 from tests.reliability.conftest import problem_violations
 
 HEALTH = {"/health/live", "/health/ready"}
 DOCS = {"/openapi.json", "/docs", "/redoc", "/static/redoc.standalone.js"}
 STATIC_FILES = {"favicon.png", "redoc.standalone.js", "swagger-ui-bundle.js", "swagger-ui.css"}
+EXPLORER = {"/explore/metrics", "/assets/*"}
+PAGE_FILES = {"explorer.css"}
 
 
 def _routes(routes: list[Any], prefix: str = "") -> list[tuple[str, frozenset[str]]]:
@@ -49,7 +53,8 @@ def test_routes_served_are_the_documented_ones_and_nothing_else(client: TestClie
     documented = set(document["paths"])
     served = _routes(app.routes)
     paths = {path for path, _ in served}
-    assert paths == documented | HEALTH | DOCS | {"/static/*"}, paths ^ (documented | HEALTH | DOCS)
+    expected = documented | HEALTH | DOCS | EXPLORER | {"/static/*"}
+    assert paths == expected, paths ^ expected
     assert len(paths) == len(served), "a path is registered twice"
     for path, methods in served:
         assert methods <= {"GET", "HEAD"}, (path, methods)
@@ -57,6 +62,7 @@ def test_routes_served_are_the_documented_ones_and_nothing_else(client: TestClie
     for path, item in document["paths"].items():
         assert set(item) == {"get"}, path
     assert {p.name for p in DOCS_ASSETS.iterdir()} == STATIC_FILES
+    assert {p.name for p in PAGE_ASSETS.iterdir()} == PAGE_FILES
     assert app.debug is False
     print(
         f"\nserved: {len(documented)} OpenAPI paths + {sorted(HEALTH)} + {sorted(DOCS)} + /static/ "
@@ -69,6 +75,7 @@ def test_no_debug_pages_and_no_cookies_anywhere(client: TestClient) -> None:
     urls = [path.replace("{", "").replace("}", "") for path in document["paths"]]  # items: 404 problem
     urls += ["/v1/metrics/canada-emigrated-1985-2005", "/v1/metrics?format=csv", "/v1/metrics?limit=0"]
     urls += sorted(HEALTH | DOCS) + [f"/static/{name}" for name in sorted(STATIC_FILES)]
+    urls += ["/explore/metrics?unit=persons", "/v1/metrics?format=html"] + [f"/assets/{n}" for n in sorted(PAGE_FILES)]
     urls += [
         "/debug",
         "/_debug",

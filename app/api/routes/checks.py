@@ -14,9 +14,10 @@ from starlette.responses import Response
 
 from app.api.collections import Collection
 from app.api.deps import ConnDep, FormatParam, IdList, OffsetParam, split_ids
+from app.api.formats import Payload, negotiate
 from app.api.pagination import offset_page
 from app.api.queries import check_metric_table, check_table, in_list
-from app.api.representation import Payload, negotiate, respond
+from app.api.representation import respond
 from app.schemas import CheckPublic
 from app.vocabulary import CheckKind, CheckRole, CheckStatus
 

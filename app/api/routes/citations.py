@@ -1,4 +1,5 @@
-"""Verbatim quotes behind every figure, each with a link that opens the article at the quote."""
+"""Verbatim quotes behind every figure, each with a link that opens the article at the quote; as JSON-LD,
+W3C Web Annotations (app.api.web_annotations)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,22 @@ from sqlalchemy import Connection, and_, func, select, true
 from starlette.responses import Response
 
 from app.api.collections import Collection
-from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
+from app.api.deps import ConnDep, IdList, LimitParam, OffsetParam, split_ids
+from app.api.formats import Payload, format_param, negotiate
 from app.api.pagination import offset_page
 from app.api.queries import citation_document, citation_table, citations_select, in_list
-from app.api.representation import Payload, negotiate, respond
+from app.api.representation import respond
+from app.api.web_annotations import annotation_document, base_url, collection_document
 from app.schemas import CitationPublic
 
 
 def citation_documents(conn: Connection, citation_id: str | None) -> list[dict[str, Any]]:
     query = citations_select().where(citation_table.c.id == citation_id)
     return [citation_document(r, r.source_url) for r in conn.execute(query)]
+
+
+def citation_annotation(request: Request, citation: dict[str, Any]) -> dict[str, Any]:
+    return annotation_document(citation, base_url(request))
 
 
 CITATIONS = Collection(
@@ -29,10 +36,14 @@ CITATIONS = Collection(
     citation_documents,
     list_summary="List citations",
     item_summary="One citation",
-    item_description="One quote, its context (prefix, suffix, section) and a link to it in the article.",
+    item_description="One quote, its context (prefix, suffix, section) and a link to it in the article. As JSON-LD "
+    "(`Accept: application/ld+json` or `format=jsonld`): a W3C Web Annotation with a TextQuoteSelector.",
     id_example="canada-emigrated-1985-2005.1",
     id_max_length=120,
+    jsonld=citation_annotation,
 )
+
+FormatParam = format_param(*CITATIONS.formats)
 
 
 @CITATIONS.list_route()
@@ -43,10 +54,11 @@ def read_citations(
     source: IdList = None,
     limit: LimitParam = 100,
     offset: OffsetParam = 0,
-    format: FormatParam = None,
+    format: FormatParam = None,  # type: ignore[valid-type]
 ) -> Response:
-    """Quotes, filterable by metric and by source, ordered by metric and position."""
-    fmt = negotiate(request, format)
+    """Quotes, filterable by metric and by source, ordered by metric and position. As JSON-LD
+    (`Accept: application/ld+json` or `format=jsonld`): a W3C Web Annotation collection."""
+    fmt = negotiate(request, format, CITATIONS.formats)
 
     def build(conn: Connection) -> Payload:
         conds = [
@@ -64,6 +76,9 @@ def read_citations(
             return Payload(document=None, csv_rows=lambda: docs, csv_columns=CITATIONS.columns)
         total = conn.execute(select(func.count()).select_from(citation_table).where(where)).scalar_one()
         docs = [citation_document(r, r.source_url) for r in conn.execute(query.limit(limit).offset(offset))]
-        return offset_page(request, docs, total, limit, offset)
+        page = offset_page(request, docs, total, limit, offset)
+        if fmt == "jsonld":
+            return Payload(None, links=page.links, jsonld=collection_document(request, docs, total, limit, offset))
+        return page
 
     return respond(request, conn, build, fmt=fmt, filename="citations")

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Request
 from sqlalchemy import Connection, select
 from starlette.responses import Response
 
-from app.api.deps import ConnDep
+from app.api.deps import ConnDep, FormatParam
+from app.api.formats import Payload, negotiate
 from app.api.queries import source_table
-from app.api.representation import Payload, dataset_signature, respond
+from app.api.representation import dataset_signature, respond
 from app.api.routes import API_PREFIX, COLLECTIONS
+from app.api.routes.datapackage import INDEX_LINKS as DATAPACKAGE_LINKS
 from app.errors import problem_responses
 from app.schemas import IndexPublic
 
@@ -42,7 +44,7 @@ DOCUMENTS = {
     response_model=IndexPublic,
     responses=problem_responses(400, 503),
 )
-def read_index(request: Request, conn: ConnDep) -> Response:
+def read_index(request: Request, conn: ConnDep, format: FormatParam = None) -> Response:
     """What this dataset is, its attribution, and links to every collection and to the docs."""
 
     def build(conn: Connection) -> Payload:
@@ -59,8 +61,10 @@ def read_index(request: Request, conn: ConnDep) -> Response:
                 # The loader stores UTC; SQLite (and a `timestamp` column) give it back without the offset,
                 # which RFC 3339 (`format: date-time`) requires.
                 "loaded_at": loaded_at if loaded_at.tzinfo else loaded_at.replace(tzinfo=dt.UTC),
-                "links": {**links, **DOCUMENTS},
+                "links": {**links, **DATAPACKAGE_LINKS, **DOCUMENTS},
             }
         )
 
-    return respond(request, conn, build)
+    fmt = negotiate(request, format)
+    # No CSV here: an Accept that prefers it gets the JSON, as before pages existed (`format=csv` gets 406).
+    return respond(request, conn, build, fmt="json" if fmt == "csv" and format is None else fmt)

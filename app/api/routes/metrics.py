@@ -9,9 +9,10 @@ from fastapi import Path, Query, Request
 from sqlalchemy import ColumnElement, Connection, and_, func, select, true
 from starlette.responses import Response
 
-from app.api.collections import CSV_200, Collection
+from app.api.collections import Collection
 from app.api.deps import ConnDep, FormatParam
 from app.api.filters import CSV_WHOLE_SET, FilterContext, MetricFilters, MetricQuery, conditions, facet_counts, order_by
+from app.api.formats import Payload, negotiate, response_content
 from app.api.pagination import keyset_links, offset_page, page_document
 from app.api.queries import (
     METRIC_CSV_COLUMNS,
@@ -21,7 +22,7 @@ from app.api.queries import (
     metric_select,
     metric_table,
 )
-from app.api.representation import Payload, negotiate, respond
+from app.api.representation import respond
 from app.errors import ApiProblem, problem_responses
 from app.schemas import MetricPage, MetricPublic
 
@@ -131,7 +132,7 @@ def _total(conn: Connection, where: ColumnElement[bool]) -> int:
     operation_id="get_metric",
     response_model=MetricPublic,
     responses={
-        200: {**CSV_200, "description": "The figure."},
+        200: {"content": response_content(), "description": "The figure."},
         **problem_responses(400, 404, 406, 503),
     },
 )
