@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from logging.config import fileConfig
 
 import app.models  # noqa: F401 - registers every table on the metadata
 from alembic import context
 from app.config import get_settings
 from app.db import is_sqlite, make_engine
+from app.migrations import include_object
 from app.models import metadata
 
 config = context.config
@@ -15,11 +17,19 @@ if config.config_file_name is not None and not config.attributes.get("skip_loggi
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = metadata
+# SQLite's reflection cannot read expression indexes; include_object leaves them out of the comparison anyway.
+warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based index")
 
 
 def run_migrations_offline() -> None:
     url = config.attributes.get("database_url") or get_settings().writer_url
-    context.configure(url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=is_sqlite(url))
+    context.configure(
+        url=url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=is_sqlite(url),
+        include_object=include_object,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -40,6 +50,7 @@ def run_migrations_online() -> None:
                 target_metadata=target_metadata,
                 render_as_batch=sqlite,
                 compare_type=True,
+                include_object=include_object,
             )
             with context.begin_transaction():
                 context.run_migrations()

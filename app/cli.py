@@ -34,6 +34,9 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+LOAD_STATEMENT_TIMEOUT_MS = 600_000
+
+
 def _seed(args: argparse.Namespace) -> int:
     settings = get_settings()
     seed_dir: Path = args.seed_dir or settings.seed_dir
@@ -47,7 +50,9 @@ def _seed(args: argparse.Namespace) -> int:
     if args.check:
         print(f"seed {seed_dir}: valid ({sum(len(rows) for rows in dataset.tables.values())} rows)")
         return 0
-    engine = make_engine(args.database_url or settings.writer_url, read_only=False)
+    # One statement of a bulk load (an index over a million rows) may run longer than a request may.
+    timeout = max(settings.statement_timeout_ms, LOAD_STATEMENT_TIMEOUT_MS)
+    engine = make_engine(args.database_url or settings.writer_url, read_only=False, statement_timeout_ms=timeout)
     try:
         result = load(engine, dataset)
     except SchemaNotReady as exc:

@@ -245,6 +245,22 @@ class Citation(SQLModel, table=True):
     location: CitationLocation
 
 
+class MetricRepresentation(SQLModel, table=True):
+    """A metric as the API sends it, rendered by the loader (app.loader.representations) in the load's
+    transaction: a listing joins these instead of rebuilding each document per request."""
+
+    __tablename__ = "metric_representations"
+    metric_id: str = Field(foreign_key="metrics.id", primary_key=True, ondelete="CASCADE")
+    document: str = Field(description='The JSON document, with `"country_match":null` (filled per request).')
+    csv_head: str = Field(description="The CSV cells before country_match, comma-separated.")
+    csv_tail: str = Field(description="The CSV cells after country_match.")
+
+
+DERIVED_TABLES = ("metric_representations",)
+"""Rendered by the loader from the other tables (the API's own bytes): not data of their own, so not in the
+Data Package."""
+
+
 class Dataset(SQLModel, table=True):
     """One row describing what is loaded: the content signature behind every ETag."""
 

@@ -44,7 +44,14 @@ class Links(_Public):
 
 class Page(_Public, Generic[T]):
     data: list[T]
-    total: int = Field(description="Rows matching the filters, all pages together.")
+    total: int = Field(
+        description=(
+            "Rows matching the filters, all pages together: exact up to 10,000 (and always, with no filter). When "
+            "more match, `total` is 10,000 and `total_is_exact` is false (counting further would cost a scan of "
+            "every match)."
+        )
+    )
+    total_is_exact: bool = Field(description="False when more than `total` rows match (see `total`).")
     limit: int
     offset: int
     links: Links

@@ -115,10 +115,11 @@ def test_editing_one_note_changes_exactly_one_row(empty_db_url: str, seed_copy: 
     touched = {name: (c.added, c.changed, c.removed) for name, c in result.changes.items() if c.touched}
     assert touched == {"metrics": (0, 1, 0)}
     after = dump_database(empty_db_url)
-    assert [name for name in after if after[name] != before[name]] == ["metrics", "dataset"]
-    changed = set(after["metrics"]) - set(before["metrics"])
-    assert len(changed) == 1
-    assert '"note": "Stated twice (lead and body)."' in changed.pop()
+    assert [name for name in after if after[name] != before[name]] == ["metrics", "dataset", "metric_representations"]
+    for name in ("metrics", "metric_representations"):  # the figure, and the representation the API sends
+        changed = set(after[name]) - set(before[name])
+        assert len(changed) == 1
+        assert "Stated twice (lead and body)." in changed.pop()
     assert result.signature in after["dataset"][0]
 
 
@@ -220,8 +221,16 @@ def modify_everywhere(seed: Path) -> None:
     remove_metric(seed, removable_metric(seed))
 
 
-# The first table, two in the middle, and the last: after it only the dataset row is left to write.
-@pytest.mark.parametrize("failing_after", list(dict.fromkeys(["sources", "destinations", "metrics", TABLE_ORDER[-1]])))
+STAGES = (*TABLE_ORDER, "metric_representations")
+"""What the load writes, in order: the tables, then every metric's stored representation and search text."""
+
+
+# The first table, two in the middle, the last, and the stored representations: after them only the dataset
+# row is left to write.
+@pytest.mark.parametrize(
+    "failing_after",
+    list(dict.fromkeys(["sources", "destinations", "metrics", TABLE_ORDER[-1], "metric_representations"])),
+)
 def test_a_failed_load_leaves_the_old_data(empty_db_url: str, seed_copy: Path, failing_after: str) -> None:
     load_seed(empty_db_url)
     before = dump_database(empty_db_url)
@@ -241,7 +250,7 @@ def test_a_failed_load_leaves_the_old_data(empty_db_url: str, seed_copy: Path, f
     finally:
         engine.dispose()
 
-    assert written == list(TABLE_ORDER[: TABLE_ORDER.index(failing_after) + 1])
+    assert written == list(STAGES[: STAGES.index(failing_after) + 1])
     assert dump_database(empty_db_url) == before
     # And the same modified seed, without the failure, does load: the dump above was not unchanged by luck.
     load_seed(empty_db_url, seed_copy)

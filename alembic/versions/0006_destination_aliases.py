@@ -2,7 +2,7 @@
 so `country=` and `q=` accept them (issue 14).
 
 Revision ID: 9d4a7e2b6c05
-Revises: 7e4a1c9d2b05
+Revises: 7a1d5e0c2b47
 Create Date: 2026-12-02 10:00:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '9d4a7e2b6c05'
-down_revision: str | None = '7e4a1c9d2b05'
+down_revision: str | None = '7a1d5e0c2b47'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,18 +5,20 @@ entry, both here."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, literal_column, or_, select, table, text
+from sqlalchemy import column as sql_column
 
 from app.api.deps import IdText, split_ids
 from app.api.formats import format_description, format_literal
 from app.api.names import invalid, resolve_country, suggestion
 from app.api.queries import (
+    SEARCHED_LABELS,
     attribution_table,
     citation_table,
     destination_alias_table,
@@ -358,27 +360,37 @@ def _country(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
 
 def _value_min(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
     """overlaps: some value the source's range allows is >= value_min (null upper = +infinity);
-    within: every one is."""
+    within: every one is. Written as index range scans (`upper IS NULL`, `upper >= v`) joined by OR."""
     if f.value_min is None:
         return []
     m = metric_table.c
     if f.match == "within":
         return [and_(m.lower.is_not(None), m.lower >= f.value_min)]
-    return [or_(m.upper.is_(None), m.upper > f.value_min, and_(m.upper == f.value_min, m.upper_inclusive.is_(True)))]
+    bounded = and_(m.upper >= f.value_min, or_(m.upper > f.value_min, m.upper_inclusive.is_(True)))
+    return [or_(m.upper.is_(None), bounded)]
 
 
 def _value_max(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
     """overlaps: some value the source's range allows is <= value_max (null lower = -infinity);
-    within: every one is."""
+    within: every one is. Index range scans, as for value_min."""
     if f.value_max is None:
         return []
     m = metric_table.c
     if f.match == "within":
         return [and_(m.upper.is_not(None), m.upper <= f.value_max)]
-    return [or_(m.lower.is_(None), m.lower < f.value_max, and_(m.lower == f.value_max, m.lower_inclusive.is_(True)))]
+    bounded = and_(m.lower <= f.value_max, or_(m.lower < f.value_max, m.lower_inclusive.is_(True)))
+    return [or_(m.lower.is_(None), bounded)]
+
+
+search_table = table("metric_search", sql_column("metric_id"), sql_column("text"))
+"""One row per metric: its own searched text (app.api.queries.search_text); migration 0007 indexes it (SQLite
+FTS5 trigram, PostgreSQL pg_trgm GIN on lower(text))."""
 
 
 def _text(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
+    """Case-insensitive substring of the measure's or population's id or label, the value as printed, a quote, or
+    the destination's name, label, aliases or member names (`q=usa`). A trigram index finds candidates (a
+    superset); LIKE over the stored lines keeps exactly the metrics a LIKE over each field keeps."""
     if f.q is None:
         return []
     pattern = "%" + f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -387,23 +399,26 @@ def _text(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
         return func.lower(column).like(pattern, escape="\\")
 
     m = metric_table.c
-    quoted = exists().where(citation_table.c.metric_id == m.id, like(citation_table.c.quote))
-    alias = exists().where(
-        destination_alias_table.c.destination_id == m.destination_id, like(destination_alias_table.c.alias)
+    labelled = [
+        m[name].in_(select(parent.c.id).where(or_(like(parent.c.id), like(parent.c.label))))
+        for name, parent in SEARCHED_LABELS.items()
+    ]
+    places = (
+        select(destination_table.c.id).where(or_(like(destination_table.c.name), like(destination_table.c.label))),
+        select(destination_alias_table.c.destination_id).where(like(destination_alias_table.c.alias)),
+        select(destination_member_table.c.group_id).where(like(destination_member_table.c.name)),
     )
-    member = exists().where(
-        destination_member_table.c.group_id == m.destination_id, like(destination_member_table.c.name)
-    )
-    labels = (
-        measure_table.c.label,
-        population_table.c.label,
-        m.value_text,
-        m.measure,
-        m.population,
-        destination_table.c.name,
-        destination_table.c.label,
-    )
-    return [or_(*(like(column) for column in labels), quoted, alias, member)]
+    labelled += [m.destination_id.in_(place) for place in places]
+    if "\n" in f.q:  # could match across two stored lines: the fields one by one (a scan)
+        quoted = exists().where(citation_table.c.metric_id == m.id, like(citation_table.c.quote))
+        return [or_(*labelled, like(m.value_text), quoted)]
+    found = select(search_table.c.metric_id).where(like(search_table.c.text))
+    if ctx.conn.dialect.name == "sqlite" and len(f.q) >= 3:
+        # FTS5 (detail=none) matches trigrams, not phrases: every trigram of q, then LIKE keeps the real matches.
+        trigrams = {f.q[i : i + 3] for i in range(len(f.q) - 2)}
+        match = " ".join('"' + t.replace('"', '""') + '"' for t in sorted(trigrams))
+        found = found.where(text("metric_search MATCH :trigrams").bindparams(trigrams=match))
+    return [or_(m.id.in_(found), *labelled)]
 
 
 def _has(column: Any, name: str) -> Filter:
@@ -427,7 +442,12 @@ FILTERS: dict[str, Filter] = {
     "qualifier": _enum(metric_table.c.qualifier, "qualifier"),
     "country": _country,
     "has_destination": _has(metric_table.c.destination_id, "has_destination"),
-    "destination_kind": _enum(destination_table.c.kind, "destination_kind"),
+    "destination_kind": lambda f, ctx: (
+        [
+            metric_table.c.destination_id.in_(select(destination_table.c.id).where(c))
+            for c in _enum(destination_table.c.kind, "destination_kind")(f, ctx)
+        ]
+    ),
     "has_period": _has(metric_table.c.period_id, "has_period"),
     "from": lambda f, ctx: [period_table.c.end_date >= f.start] if f.from_ is not None else [],
     "to": lambda f, ctx: [period_table.c.start_date <= f.end] if f.to is not None else [],
@@ -453,15 +473,70 @@ def conditions(filters: MetricFilters, ctx: FilterContext) -> list[Condition]:
     return [condition for condition_of in FILTERS.values() for condition in condition_of(filters, ctx)]
 
 
-def order_by(sort: str | None) -> list[Any]:
-    """ORDER BY keys for `sort` (validated against SORT_KEYS)."""
+def order_by(sort: str | None, few: bool = False) -> list[Any]:
+    """ORDER BY keys for `sort` (validated by SORT_PATTERN). `few`: the filters match few rows (counted), so
+    find them by the filters' indexes and sort them, rather than walk an order index until the page is full
+    (SQLite keeps no histogram to tell the two apart; `+column` keeps it off the order index)."""
     keys: list[Any] = []
+    for column, desc in sort_keys(sort):
+        expression = _unindexed(column) if few else column
+        # Nulls last, either way: `(c IS NULL), c` is what migration 0007's order indexes hold.
+        if _nullable(column):
+            keys.append(expression.is_(None))
+        keys.append(expression.desc() if desc else expression.asc())
+    keys.append(_unindexed(metric_table.c.id).asc() if few else metric_table.c.id.asc())
+    return keys
+
+
+def sort_keys(sort: str | None) -> list[tuple[Any, bool]]:
+    """(column, descending) for each key of `sort`, before the id tie-break."""
+    keys: list[tuple[Any, bool]] = []
     for item in (sort or "id").split(","):
-        desc = item.startswith("-")
-        for column in SORT_KEYS[item.lstrip("-")]:
-            # Nulls last, either way (an id is never null: its index serves the order).
-            if column is not metric_table.c.id:
-                keys.append(column.is_(None))
-            keys.append(column.desc() if desc else column.asc())
-    keys.append(metric_table.c.id.asc())
+        keys.extend((column, item.startswith("-")) for column in SORT_KEYS[item.lstrip("-")])
+    return keys
+
+
+def _unindexed(column: Any) -> Any:
+    """`+table.column`: the same values, that no index provides (SQLite and PostgreSQL)."""
+    return literal_column(f"+{column.table.name}.{column.name}")
+
+
+def _nullable(column: Any) -> bool:
+    """A metric column that may be null, or any column of an outer-joined table (a metric without a period)."""
+    return column.table is not metric_table or bool(column.nullable)
+
+
+def after_cursor(sort: str | None, values: Sequence[Any], cursor: str) -> Condition:
+    """Rows strictly after the cursor row (whose sort key values are `values`) in the order of `sort`."""
+    condition: Condition = metric_table.c.id > cursor
+    for (column, desc), value in reversed(list(zip(sort_keys(sort), values, strict=True))):
+        if value is None:
+            condition = and_(column.is_(None), condition)
+            continue
+        beyond = column < value if desc else column > value
+        if _nullable(column):
+            beyond = or_(beyond, column.is_(None))
+        condition = or_(beyond, and_(column == value, condition))
+    return condition
+
+
+def up_to_cursor(sort: str | None, values: Sequence[Any], cursor: str) -> Condition:
+    """Rows before the cursor row in the order of `sort`, and the cursor row itself."""
+    condition: Condition = metric_table.c.id <= cursor
+    for (column, desc), value in reversed(list(zip(sort_keys(sort), values, strict=True))):
+        if value is None:
+            condition = or_(column.is_not(None), condition)
+            continue
+        condition = or_(column > value if desc else column < value, and_(column == value, condition))
+    return condition
+
+
+def reversed_order(sort: str | None) -> list[Any]:
+    """order_by(sort), backwards (walking back from a cursor)."""
+    keys: list[Any] = []
+    for column, desc in sort_keys(sort):
+        if _nullable(column):
+            keys.append(column.is_(None).desc())
+        keys.append(column.asc() if desc else column.desc())
+    keys.append(metric_table.c.id.desc())
     return keys

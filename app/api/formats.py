@@ -44,6 +44,13 @@ class Payload:
     body: bytes | None = None
     media_type: str = JSON_TYPE
     extension: str | None = None
+    # The JSON and CSV bodies already rendered (joined from stored representations, app.api.stored).
+    json_body: bytes | None = None
+    csv_body: Callable[[], bytes] | None = None
+
+    def json_document(self) -> Any:
+        """The JSON document, for a renderer that needs it rather than its bytes."""
+        return json.loads(self.json_body) if self.json_body is not None else self.document
 
 
 class PageRenderer(Protocol):
@@ -114,13 +121,16 @@ def _not_acceptable(what: str) -> ApiProblem:
 
 
 def _json(request: Request, conn: Connection, payload: Payload, filename: str) -> tuple[bytes, Headers]:
-    return render_json(payload.document), []
+    return (payload.json_body if payload.json_body is not None else render_json(payload.document)), []
 
 
 def _csv(request: Request, conn: Connection, payload: Payload, filename: str) -> tuple[bytes, Headers]:
-    if payload.csv_rows is None:
+    if payload.csv_body is not None:
+        body = payload.csv_body()
+    elif payload.csv_rows is None:
         raise _not_acceptable("CSV")
-    body = render_csv(payload.csv_columns, payload.csv_rows())
+    else:
+        body = render_csv(payload.csv_columns, payload.csv_rows())
     return body, [("Content-Disposition", f'attachment; filename="{filename}.csv"')]
 
 
@@ -139,7 +149,7 @@ def _html(request: Request, conn: Connection, payload: Payload, filename: str) -
     pages = _pages(request)
     if pages is None:
         raise _not_acceptable("HTML")
-    return pages.render(request, conn, payload.document), []
+    return pages.render(request, conn, payload.json_document()), []
 
 
 def _own_body(request: Request, conn: Connection, payload: Payload, filename: str) -> tuple[bytes, Headers]:

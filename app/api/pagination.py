@@ -9,9 +9,15 @@ from fastapi import Request
 
 from app.api.formats import Payload
 
+TOTAL_BOUND = 10_000
+"""Counting stops here: a larger total is reported as this bound, with `total_is_exact` false (app.schemas.Page)."""
 
-def page_links(request: Request, total: int, limit: int, offset: int) -> dict[str, str | None]:
-    """Relative links (never built from the Host header) to this, the next and the previous page."""
+
+def page_links(
+    request: Request, total: int, limit: int, offset: int, more: bool | None = None
+) -> dict[str, str | None]:
+    """Relative links (never built from the Host header) to this, the next and the previous page. `more`:
+    whether rows follow this page, when the caller knows (a total past TOTAL_BOUND does not say)."""
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "offset")]
 
     def url(at: int) -> str:
@@ -19,14 +25,23 @@ def page_links(request: Request, total: int, limit: int, offset: int) -> dict[st
 
     return {
         "self": url(offset),
-        "next": url(offset + limit) if offset + limit < total else None,
+        "next": url(offset + limit) if (offset + limit < total if more is None else more) else None,
         "prev": url(max(offset - limit, 0)) if offset > 0 else None,
         "first": url(0),
     }
 
 
-def page_document(data: list[Any], total: int, limit: int, offset: int, links: dict[str, str | None]) -> dict[str, Any]:
-    return {"data": data, "total": total, "limit": limit, "offset": offset, "links": links}
+def page_document(
+    data: list[Any], total: int, limit: int, offset: int, links: dict[str, str | None], total_is_exact: bool = True
+) -> dict[str, Any]:
+    return {
+        "data": data,
+        "total": total,
+        "total_is_exact": total_is_exact,
+        "limit": limit,
+        "offset": offset,
+        "links": links,
+    }
 
 
 def offset_page(request: Request, documents: list[Any], total: int, limit: int, offset: int) -> Payload:

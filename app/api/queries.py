@@ -25,6 +25,7 @@ from app.models import (
     DestinationMember,
     Measure,
     Metric,
+    MetricRepresentation,
     Period,
     Population,
     Report,
@@ -50,6 +51,7 @@ report_source_table = table_of(ReportSource)
 check_table = table_of(Check)
 check_metric_table = table_of(CheckMetric)
 dataset_table = table_of(Dataset)
+representation_table = table_of(MetricRepresentation)
 
 # A metric document: MetricPublic's fields, built here and nowhere else. The labels and notes come from joined
 # tables; the embedded destination, period and publication are selected as `<field>_<their field>` (a
@@ -122,6 +124,16 @@ def citation_document(row: Any, source_url: str) -> dict[str, Any]:
         **{name: values[name] for name in _CITATION_KEYS},
         "url": fragment_url(source_url, row.quote, row.prefix, row.suffix),
     }
+
+
+SEARCHED_LABELS = {"measure": measure_table, "population": population_table}
+"""What `q=` searches beyond each metric's own text: the id and label of its measure and population (small
+tables, searched there: a match selects every metric that refers to it)."""
+
+
+def search_text(document: dict[str, Any]) -> str:
+    """A metric's own searched text, one field per line: its value as printed and its quotes."""
+    return "\n".join([document["value_text"], *(c["quote"] for c in document["citations"])])
 
 
 def citations_select() -> Select[Any]:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, and_, delete, inspect, select, update
 
 from app.checks import Audit, compute
+from app.loader import representations
 from app.loader.rows import CITATION_COLUMNS, METRIC_COLUMNS
 from app.loader.seed import SeedDataset
 from app.migrations import head_revision
@@ -139,9 +140,16 @@ def _write_bulk(conn: Connection, dataset: SeedDataset) -> None:
     # On SQLite, indexes are built once at the end (sorted) rather than updated row by row: several times faster,
     # and readers (WAL) keep the old data meanwhile. Not on PostgreSQL: DROP INDEX would lock readers out of the
     # table until the load commits.
-    indexes = [index for name in ("metrics", "citations") for index in metadata.tables[name].indexes] if sqlite else []
-    for index in indexes:
-        conn.exec_driver_sql(f"DROP INDEX {index.name}")
+    # The indexes as the migrations made them (the order indexes are expressions, not in the models).
+    indexes: list[tuple[str, str]] = []
+    if sqlite:
+        found = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('metrics', 'citations') "
+            "AND sql IS NOT NULL"
+        )
+        indexes = [(name, sql) for name, sql in found]
+    for name, _ in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {name}")
     if sqlite:
         cursor.execute("PRAGMA cache_size = -131072")  # 128 MiB of pages while the indexes are built
     try:
@@ -153,8 +161,8 @@ def _write_bulk(conn: Connection, dataset: SeedDataset) -> None:
                     with cursor.copy(statements[name]) as copy:
                         for row in chunk:
                             copy.write_row(row)
-        for index in indexes:
-            index.create(conn)
+        for _, sql in indexes:
+            conn.exec_driver_sql(sql)
     finally:
         if sqlite:
             cursor.execute("PRAGMA cache_size = -2000")
@@ -206,6 +214,7 @@ def load(
             if conn.execute(select(dataset_table.c.signature)).scalar() == signature:
                 result.changes = {name: TableChange(total=n) for name, n in counts.items()}
                 return result
+            representations.clear(conn)  # before the metrics: no cascade row by row
             for name in BULK_TABLES:
                 replaced[name] = conn.execute(delete(tables[name])).rowcount
         stored: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
@@ -244,10 +253,24 @@ def load(
                 after_table(name)
 
         current = conn.execute(select(dataset_table.c.signature)).scalar()
+        if result.changed or current != signature or not representations.current(conn):
+            representations.rebuild(conn)
+            _analyze(conn)
+            if after_table is not None:
+                after_table("metric_representations")
         if result.changed or current != signature:
             conn.execute(delete(dataset_table))
             conn.execute(dataset_table.insert().values(id=1, signature=signature, loaded_at=now(), counts=counts))
     return result
+
+
+def _analyze(conn: Connection) -> None:
+    """Fresh planner statistics for the tables just written (SQLite: sampled, a fraction of a second at 1M)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+        conn.exec_driver_sql("ANALYZE")
+    else:
+        conn.exec_driver_sql("ANALYZE metrics, citations, metric_representations, metric_search")
 
 
 def _children_first(

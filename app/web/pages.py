@@ -42,6 +42,35 @@ def highlight(quote: str, figure: str) -> Markup:
 Context = Callable[[Request, Connection, Any], dict[str, Any]]
 
 
+def cell(value: Any) -> str:
+    """A JSON value in a table cell: lists joined, objects by their id or label, nulls empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return str(value.get("id") or value.get("label") or value.get("href") or "")
+    if isinstance(value, list):
+        return ", ".join(cell(v) for v in value)
+    return str(value)
+
+
+def _generic_list(collection: Any, path: str) -> Context:
+    def context(request: Request, conn: Connection, doc: Any) -> dict[str, Any]:
+        rows = doc.get("data") or []
+        columns = [k for k in (rows[0] if rows else {"id": None}) if k != "links"]
+        return {"title": collection.title, "name": collection.name, "path": path, "columns": columns}
+
+    return context
+
+
+def _generic_item(collection: Any, path: str) -> Context:
+    def context(request: Request, conn: Connection, doc: Any) -> dict[str, Any]:
+        return {"title": collection.title, "parent": path}
+
+    return context
+
+
 @dataclass(frozen=True)
 class Page:
     template: str
@@ -61,11 +90,25 @@ class Pages:
         env.filters["bounds"] = numbers.bounds_words
         env.filters["unit_words"] = numbers.unit_words
         env.filters["highlight"] = highlight
+        env.filters["cell"] = cell
         env.globals["attribution"] = ATTRIBUTION
 
     def page_for(self, request: Request) -> Page | None:
         route = request.scope.get("route")
         return self.pages.get(getattr(route, "operation_id", None) or "")
+
+    @classmethod
+    def with_generic(cls, pages: dict[str, Page], settings: Any) -> Pages:
+        """Every collection of the registry gets a page: its own where views.PAGES has one, else a generic
+        table (list) or list of facts (item) drawn from its JSON document, so no `format=html` is refused."""
+        from app.api.routes import API_PREFIX, COLLECTIONS
+
+        every = dict(pages)
+        for collection in COLLECTIONS:
+            path = f"{API_PREFIX}/{collection.name}"
+            every.setdefault(f"list_{collection.name}", Page("collection.html", _generic_list(collection, path)))
+            every.setdefault(f"get_{collection.item}", Page("item.html", _generic_item(collection, path)))
+        return cls(every, settings)
 
     def has_page(self, request: Request) -> bool:
         return self.page_for(request) is not None
@@ -107,7 +150,7 @@ def install(app: FastAPI, settings: Any) -> None:
 
     from app.web.views import PAGES, filter_redirect
 
-    app.state.pages = Pages(PAGES, settings)
+    app.state.pages = pages = Pages.with_generic(PAGES, settings)
     app.mount("/assets", StaticFiles(directory=STATIC), name="assets")
     app.router.add_route("/explore/metrics", filter_redirect, methods=["GET"], include_in_schema=False)
     original = app.openapi
@@ -116,7 +159,7 @@ def install(app: FastAPI, settings: Any) -> None:
         schema = original()
         for item in schema.get("paths", {}).values():
             for operation in item.values():
-                if operation.get("operationId") in PAGES:
+                if operation.get("operationId") in pages.pages:
                     content = operation["responses"]["200"].setdefault("content", {})
                     content.setdefault("text/html", {"schema": {"type": "string"}})
         return schema

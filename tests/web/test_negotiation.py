@@ -101,16 +101,27 @@ def test_the_filter_form_redirects_to_the_api_url_without_its_empty_fields(clien
 def test_openapi_lists_html_for_every_operation_with_a_page(client) -> None:  # type: ignore[no-untyped-def]
     from app.web.views import PAGES
 
+    pages = client.app.state.pages.pages
     operations = {
         op["operationId"]: op for item in client.get("/openapi.json").json()["paths"].values() for op in item.values()
     }
-    assert set(PAGES) <= set(operations)
+    assert set(PAGES) <= set(pages) <= set(operations)
     for operation_id, operation in operations.items():
         has_html = "text/html" in operation["responses"]["200"].get("content", {})
-        assert has_html == (operation_id in PAGES), operation_id
+        assert has_html == (operation_id in pages), operation_id
         formats = [p for p in operation.get("parameters", []) if p["name"] == "format"]
-        if operation_id in PAGES:
-            assert formats and "html" in formats[0]["schema"]["anyOf"][0]["enum"]
+        # Every `format=` that offers html has a page to serve (schemathesis sends each enum value).
+        offers_html = bool(formats) and "html" in formats[0]["schema"]["anyOf"][0]["enum"]
+        assert offers_html == (operation_id in pages), operation_id
+
+
+def test_a_collection_without_a_page_of_its_own_gets_the_generic_one(client) -> None:  # type: ignore[no-untyped-def]
+    listing = client.get("/v1/attributions", headers={"Accept": "text/html"})
+    assert listing.status_code == 200 and listing.headers["content-type"].startswith("text/html")
+    assert 'href="/v1/attributions/following-survey"' in listing.text
+    item = client.get("/v1/attributions/following-survey?format=html")
+    assert item.status_code == 200 and "the following survey" in item.text.lower()
+    assert '<a href="/v1/attributions">' in item.text
 
 
 def test_the_home_page_describes_the_dataset_in_schema_org_json_ld(client) -> None:  # type: ignore[no-untyped-def]

@@ -54,6 +54,8 @@ PAGES = {
     "source": "/v1/sources/epoch-times-2006-05-03",
     "reports": "/v1/reports",
     "report": "/v1/reports/ccp-org-dept-mps-2006-02",
+    "attributions": "/v1/attributions",
+    "attribution": "/v1/attributions/following-survey",
 }
 
 

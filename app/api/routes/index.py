@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection, select
 from starlette.responses import Response
 
-from app.api.deps import ConnDep, FormatParam
+from app.api.deps import ConnDep
 from app.api.formats import Payload, negotiate
 from app.api.queries import source_table
 from app.api.representation import dataset_signature, respond
@@ -18,6 +19,10 @@ from app.errors import problem_responses
 from app.schemas import IndexPublic
 
 router = APIRouter(tags=["index"])
+IndexFormat = Annotated[
+    Literal["json", "html"] | None,
+    Query(alias="format", description="Output format; overrides the Accept header (`html`: the page). No CSV here."),
+]
 
 DESCRIPTION = (
     "Figures The Epoch Times gives in its account of a report that The Epoch Times says was issued by the "
@@ -44,7 +49,7 @@ DOCUMENTS = {
     response_model=IndexPublic,
     responses=problem_responses(400, 503),
 )
-def read_index(request: Request, conn: ConnDep, format: FormatParam = None) -> Response:
+def read_index(request: Request, conn: ConnDep, format: IndexFormat = None) -> Response:
     """What this dataset is, its attribution, and links to every collection and to the docs."""
 
     def build(conn: Connection) -> Payload:

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
-from sqlalchemy import ColumnElement, Connection, and_, func, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, literal, select, true
 from starlette.responses import Response
 
 from app.api.collections import Collection
 from app.api.deps import ConnDep, FormatParam
-from app.api.filters import CSV_WHOLE_SET, FilterContext, MetricFilters, MetricQuery, conditions, facet_counts, order_by
-from app.api.formats import Payload, negotiate, response_content
-from app.api.pagination import keyset_links, offset_page, page_document
+from app.api.filters import (
+    CSV_WHOLE_SET,
+    FilterContext,
+    MetricFilters,
+    MetricQuery,
+    after_cursor,
+    conditions,
+    facet_counts,
+    order_by,
+    reversed_order,
+    sort_keys,
+    up_to_cursor,
+)
+from app.api.formats import Payload, negotiate, render_json, response_content
+from app.api.pagination import TOTAL_BOUND, keyset_links, page_document, page_links
 from app.api.queries import (
     METRIC_CSV_COLUMNS,
     dataset_table,
@@ -21,8 +34,11 @@ from app.api.queries import (
     metric_documents,
     metric_select,
     metric_table,
+    period_table,
+    representation_table,
 )
 from app.api.representation import respond
+from app.api.stored import csv_body, json_fragment, json_page
 from app.errors import ApiProblem, problem_responses
 from app.schemas import MetricPage, MetricPublic
 
@@ -40,45 +56,50 @@ def read_metrics(
     sort, limit, offset, after = query.sort, query.limit, query.offset, query.after
 
     def build(conn: Connection) -> Payload:
-        payload = page(conn)
-        if query.facet and fmt == "json":
-            where = and_(true(), *conditions(query, FilterContext(conn)))
-            payload.document["facets"] = facet_counts(conn, list(query.facet), where)
-        return payload
-
-    def page(conn: Connection) -> Payload:
         if fmt == "csv":
             return _every_figure(conn, query)
         context = FilterContext(conn)
         conds = conditions(query, context)
         where = and_(true(), *conds)
-        ordered = metric_select().where(where).order_by(*order_by(sort))
-        total = _total(conn, where) if conds else _loaded_count(conn)
+        matched = context.country_match
+
+        def with_facets(envelope: dict[str, Any]) -> dict[str, Any]:
+            """The page's envelope, with `facets` counted over every page when asked."""
+            if query.facet:
+                envelope["facets"] = facet_counts(conn, list(query.facet), where)
+            return envelope
+
+        total, exact = bounded_total(conn, where) if conds else (_loaded_count(conn), True)
+        few = bool(conds) and exact and conn.dialect.name == "sqlite"  # PostgreSQL's statistics tell it
+        page = listing(metric_table.c.id, metric_table.c.destination_id, rep.document).where(where)
         if after is None:
-            found = conn.execute(ordered.limit(limit).offset(offset)).all()
-            return offset_page(request, metric_documents(conn, found, context.country_match), total, limit, offset)
-        earlier: list[str] = []
-        rows: list[Any] = []
+            rows = conn.execute(page.order_by(*order_by(sort, few)).limit(limit + 1).offset(offset)).all()
+            more, rows = len(rows) > limit, rows[:limit]
+            links = page_links(request, total, limit, offset, more)
+            return _page(rows, matched, with_facets(page_document([], total, limit, offset, links, exact)), links)
         if sort in (None, "id"):
             # A cursor that is not among the filtered figures: nothing comes after it (as documented).
-            if _holds(conn, where, after):
-                page = metric_select().where(where, metric_table.c.id > after).order_by(metric_table.c.id)
-                rows = list(conn.execute(page.limit(limit + 1).offset(offset)).all())
-                # The cursor of the page that ends at `after`: `limit` rows back (index-only, like the page).
-                back = metric_select(metric_table.c.id).where(where, metric_table.c.id <= after)
-                earlier = list(conn.execute(back.order_by(metric_table.c.id.desc()).limit(limit + 1)).scalars())
+            held = _holds(conn, where, after)
+            after_it: ColumnElement[bool] = metric_table.c.id > after if held else false()
+            back = listing(metric_table.c.id).where(where, *([metric_table.c.id <= after] if held else []))
+            earlier_q = back.order_by(metric_table.c.id.desc())
         else:
-            # Another order: the rows after the cursor's place in it (no rows if the cursor is not among them).
-            # Correct in every order; only the default one is served by an index.
-            ids = metric_select(metric_table.c.id).where(where).order_by(*order_by(sort))
-            in_order = list(conn.execute(ids).scalars())
-            start = in_order.index(after) + 1 if after in in_order else len(in_order)
-            rows = list(conn.execute(ordered.limit(limit + 1).offset(start + offset)).all())
-            earlier = in_order[:start][::-1][: limit + 1]
+            # Keyset in any order: the cursor row's sort values, then the rows beyond them (index range scans).
+            keys = [column for column, _ in sort_keys(sort)]
+            cursor = conn.execute(listing(*keys).where(where, metric_table.c.id == after)).first()
+            if cursor is None:  # not among the filtered rows: nothing after it
+                after_it = false()
+                earlier_q = listing(metric_table.c.id).where(where).order_by(*reversed_order(sort))
+            else:
+                after_it = after_cursor(sort, tuple(cursor), after)
+                back = listing(metric_table.c.id).where(where, up_to_cursor(sort, tuple(cursor), after))
+                earlier_q = back.order_by(*reversed_order(sort))
+        rows = conn.execute(page.where(after_it).order_by(*order_by(sort, few)).limit(limit + 1).offset(offset)).all()
+        # The cursor of the page that ends at `after`: `limit` rows back.
+        earlier: list[str] = list(conn.execute(earlier_q.limit(limit + 1)).scalars())
         more, rows = len(rows) > limit, rows[:limit]
         links = keyset_links(request, earlier, after, limit, offset, rows[-1].id if more else None)
-        docs = metric_documents(conn, rows, context.country_match)
-        return Payload(document=page_document(docs, total, limit, offset, links), links=links)
+        return _page(rows, matched, with_facets(page_document([], total, limit, offset, links, exact)), links)
 
     return respond(request, conn, build, fmt=fmt, filename="metrics")
 
@@ -90,18 +111,40 @@ def read_metrics_csv(request: Request, conn: ConnDep, query: Annotated[MetricFil
 
 
 def _every_figure(conn: Connection, query: MetricFilters) -> Payload:
-    """The CSV of every figure the filters select: one row per figure, in the `sort` order."""
+    """The CSV of every figure the filters select, joined from the stored rows, in the `sort` order."""
     context = FilterContext(conn)
     where = and_(true(), *conditions(query, context))
-    ordered = metric_select().where(where).order_by(*order_by(query.sort))
-    docs = metric_documents(conn, conn.execute(ordered).all(), context.country_match)
-    return Payload(document=None, csv_rows=lambda: metric_csv_rows(docs), csv_columns=METRIC_CSV_COLUMNS)
+    matched = context.country_match
+    stored = conn.execute(
+        listing(rep.csv_head, rep.csv_tail, metric_table.c.destination_id).where(where).order_by(*order_by(query.sort))
+    )
+    cells = [(head, tail, matched.get(d) if d else None) for head, tail, d in stored]
+    return Payload(document=None, csv_body=lambda: csv_body(cells))
 
 
 def _holds(conn: Connection, where: ColumnElement[bool], metric_id: str) -> bool:
     """Whether the figure `metric_id` is among those `where` keeps."""
-    found = conn.execute(metric_select(metric_table.c.id).where(where, metric_table.c.id == metric_id)).first()
+    found = conn.execute(listing(metric_table.c.id).where(where, metric_table.c.id == metric_id)).first()
     return found is not None
+
+
+rep = representation_table.c
+
+
+def listing(*columns: Any) -> Select[Any]:
+    """Metrics (with their period, which `from`/`to` and `sort=period` read) and, when asked for, their stored
+    representation."""
+    statement = select(*columns).select_from(metric_table)
+    if any(getattr(c, "table", None) is representation_table for c in columns):
+        statement = statement.join(representation_table, representation_table.c.metric_id == metric_table.c.id)
+    return statement.outerjoin(period_table, period_table.c.id == metric_table.c.period_id)
+
+
+def _page(
+    rows: Sequence[Any], matched: dict[str, dict[str, str]], envelope: dict[str, Any], links: dict[str, Any]
+) -> Payload:
+    fragments = (json_fragment(r.document, matched.get(r.destination_id) if r.destination_id else None) for r in rows)
+    return Payload(document=None, json_body=json_page(fragments, render_json(envelope)), links=links)
 
 
 def _close_ids(conn: Connection, metric_id: str) -> list[str]:
@@ -122,8 +165,11 @@ def _loaded_count(conn: Connection) -> int:
     return int((counts or {}).get("metrics", 0))
 
 
-def _total(conn: Connection, where: ColumnElement[bool]) -> int:
-    return int(conn.execute(metric_select(func.count()).where(where)).scalar_one())
+def bounded_total(conn: Connection, where: ColumnElement[bool]) -> tuple[int, bool]:
+    """The matching rows, counted up to TOTAL_BOUND (and whether that is all of them)."""
+    matching = listing(literal(1)).where(where).limit(TOTAL_BOUND + 1).subquery()
+    count = int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
+    return min(count, TOTAL_BOUND), count <= TOTAL_BOUND
 
 
 @METRICS.routes.get(

@@ -86,7 +86,9 @@ def problem_type(slug: str) -> ProblemType | None:
 )
 def read_problem_type(
     request: Request,
-    slug: Annotated[str, Path(max_length=40, description="The last segment of a problem's `type`.")],
+    slug: Annotated[
+        str, Path(max_length=40, description="The last segment of a problem's `type`.", examples=["invalid-parameter"])
+    ],
 ) -> Response:
     found = problem_type(slug)
     if found is None:

@@ -1,0 +1,277 @@
+"""Issue 18 at test scale: a 20,000-metric synthetic seed (bench/synthetic.py), loaded once per backend.
+
+- the answers (rows, order, total or its documented bound) equal a straightforward reference query;
+- the query plan of each filter kind uses an index (asserted on the plan, never on time);
+- on the real seed, the trigram search finds exactly what a LIKE over each field finds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import Connection, and_, func, or_, select, true
+
+from app import migrations
+from app.api.filters import FilterContext, MetricQuery, conditions, order_by
+from app.api.pagination import TOTAL_BOUND
+from app.api.queries import (
+    citation_table,
+    destination_alias_table,
+    destination_member_table,
+    destination_table,
+    measure_table,
+    metric_table,
+    period_table,
+    population_table,
+)
+from app.api.routes.metrics import bounded_total, listing
+from app.config import Settings
+from app.db import make_engine
+from app.loader.seed import read_seed
+from app.main import create_app
+from bench.synthetic import write_seed
+from tests.conftest import create_postgres_database, drop_postgres_database, load_seed
+from tests.reliability.test_properties import SETTINGS
+
+N = 20_000
+
+
+def _load(url: str, seed_dir: Path) -> None:
+    migrations.upgrade(url)
+    engine = make_engine(url, read_only=False, statement_timeout_ms=120_000)
+    try:
+        from app.loader.load import load
+
+        load(engine, read_seed(seed_dir))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_seed(tmp_path_factory.mktemp("synthetic") / "seed", N)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def scale_url(
+    request: pytest.FixtureRequest, synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('scale') / 'scale.db'}"
+        _load(url, synthetic_dir)
+        yield url
+        return
+    admin = request.getfixturevalue("postgres_admin_url")
+    url = create_postgres_database(admin, prefix="cadre_scale")
+    try:
+        _load(url, synthetic_dir)
+        yield url
+    finally:
+        drop_postgres_database(admin, url)
+
+
+@pytest.fixture(scope="session")
+def scale_client(scale_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(database_url=scale_url, response_cache=False))) as client:
+        yield client
+
+
+# --- answers equal a reference query --------------------------------------------------------------------
+
+WORDS = ["synthetic", "figure 12", "more than", "1,2", "Emigrated", "overseas", "children", "benchmark", "zz", "7)"]
+SORTS = ["lower", "-lower", "upper", "-upper", "destination", "-destination", "unit", "-unit", "measure", "period"]
+scale_filters = st.fixed_dictionaries(
+    {},
+    optional={
+        "value_min": st.integers(0, 10_500_000),
+        "value_max": st.integers(0, 10_500_000),
+        "match": st.sampled_from(["overlaps", "within"]),
+        "unit": st.sampled_from(["persons", "cases", "USD"]),
+        "q": st.sampled_from(WORDS),
+        "destination": st.integers(0, 999).map(lambda d: f"syn-d{d:04d}"),
+        "from": st.integers(1900, 2010).map(str),
+        "sort": st.sampled_from(SORTS),
+        "limit": st.integers(1, 50),
+    },
+)
+
+
+def _reference(conn: Connection, query: dict[str, Any]) -> list[str]:
+    """The matching ids in order: the filters as plain SQL (LIKE over each field, OR of open bounds), no index
+    in mind, no stored representation."""
+    m = metric_table.c
+    where: list[Any] = []
+    if "value_min" in query:
+        v = query["value_min"]
+        if query.get("match") == "within":
+            where.append(and_(m.lower.is_not(None), m.lower >= v))
+        else:
+            where.append(or_(m.upper.is_(None), m.upper > v, and_(m.upper == v, m.upper_inclusive.is_(True))))
+    if "value_max" in query:
+        v = query["value_max"]
+        if query.get("match") == "within":
+            where.append(and_(m.upper.is_not(None), m.upper <= v))
+        else:
+            where.append(or_(m.lower.is_(None), m.lower < v, and_(m.lower == v, m.lower_inclusive.is_(True))))
+    if "unit" in query:
+        where.append(m.unit == query["unit"])
+    if "destination" in query:
+        where.append(m.destination_id == query["destination"])
+    if "from" in query:
+        where.append(period_table.c.end_date >= dt.date(int(query["from"]), 1, 1))
+    if "q" in query:
+        escaped = query["q"].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = "%" + escaped + "%"
+        fields = (measure_table.c.label, population_table.c.label, m.value_text, m.measure, m.population)
+        quoted = select(citation_table.c.id).where(
+            citation_table.c.metric_id == m.id, func.lower(citation_table.c.quote).like(pattern, escape="\\")
+        )
+        # The destination's name, label, aliases and member names (issue 14: `q=usa`, `q=germany`).
+        places = [
+            select(destination_table.c.id).where(
+                destination_table.c.id == m.destination_id, func.lower(column).like(pattern, escape="\\")
+            )
+            for column in (destination_table.c.name, destination_table.c.label)
+        ]
+        places += [
+            select(table.c[key]).where(
+                table.c[key] == m.destination_id, func.lower(table.c[name]).like(pattern, escape="\\")
+            )
+            for table, key, name in (
+                (destination_alias_table, "destination_id", "alias"),
+                (destination_member_table, "group_id", "name"),
+            )
+        ]
+        where.append(
+            or_(
+                *(func.lower(f).like(pattern, escape="\\") for f in fields),
+                quoted.exists(),
+                *(place.exists() for place in places),
+            )
+        )
+    statement = (
+        select(m.id)
+        .select_from(metric_table)
+        .join(measure_table, measure_table.c.id == m.measure)
+        .join(population_table, population_table.c.id == m.population)
+        .outerjoin(period_table, period_table.c.id == m.period_id)
+        .where(and_(true(), *where))
+        .order_by(*order_by(query.get("sort")))
+    )
+    return list(conn.execute(statement).scalars())
+
+
+def _ordered(query: dict[str, Any]) -> dict[str, Any]:
+    if "value_min" in query and "value_max" in query and query["value_min"] > query["value_max"]:
+        query["value_min"], query["value_max"] = query["value_max"], query["value_min"]
+    return query
+
+
+@SETTINGS.__class__(SETTINGS, max_examples=60)
+@given(query=scale_filters.map(_ordered), cursor_at=st.integers(0, 30))
+def test_answers_at_scale_equal_the_reference_query(
+    scale_client: TestClient, scale_url: str, query: dict[str, Any], cursor_at: int
+) -> None:
+    engine = make_engine(scale_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            expected = _reference(conn, query)
+    finally:
+        engine.dispose()
+    limit = query.get("limit", 100)
+    body = scale_client.get("/v1/metrics", params=query).json()
+    assert [d["id"] for d in body["data"]] == expected[:limit]
+    if set(query) <= {"sort", "limit", "match"}:  # no filter: the count the loader stored, exact
+        assert body["total"] == len(expected) and body["total_is_exact"]
+    else:
+        assert body["total_is_exact"] == (len(expected) <= TOTAL_BOUND)
+        assert body["total"] == min(len(expected), TOTAL_BOUND)
+    assert (body["links"]["next"] is not None) == (len(expected) > limit)
+    if len(expected) > cursor_at:  # keyset: the page after any row is the rows that follow it
+        after = expected[cursor_at]
+        page = scale_client.get("/v1/metrics", params={**query, "after": after}).json()
+        assert [d["id"] for d in page["data"]] == expected[cursor_at + 1 : cursor_at + 1 + limit]
+
+
+# --- plans: every filter kind reads an index -----------------------------------------------------------
+
+PLANS = {
+    # parameters -> what the SQLite plan must show (and never a full scan of metrics in the PostgreSQL plan)
+    "value_min=9999000&match=within": "ix_metrics_lower",
+    "value_max=500": "MULTI-INDEX OR",
+    "value_min=9999000": "MULTI-INDEX OR",
+    "q=figure 12345": "VIRTUAL TABLE INDEX",
+    "sort=-lower&limit=5": "ix_metrics_order_lower_desc",
+    "sort=upper&limit=5": "ix_metrics_order_upper",
+    "sort=-destination&limit=5": "ix_metrics_order_destination_id_desc",
+    "sort=unit&limit=5": "ix_metrics_order_unit",
+    "sort=-measure&limit=5": "ix_metrics_order_measure_desc",
+    "unit=cases&limit=5": "ix_metrics_order_unit",
+    "destination=syn-d0123": "ix_metrics_destination",
+    "country=CA": "ix_metrics_destination",
+}
+
+
+def _statement(conn: Connection, params: str) -> Any:
+    raw = dict(part.split("=", 1) for part in params.split("&"))
+    query = MetricQuery.model_validate({k: [v] if k in ("unit", "destination") else v for k, v in raw.items()})
+    where = and_(true(), *conditions(query, FilterContext(conn)))
+    few = bounded_total(conn, where)[1] and conn.dialect.name == "sqlite"  # as the route decides
+    return listing(metric_table.c.id).where(where).order_by(*order_by(query.sort, few)).limit(query.limit)
+
+
+@pytest.mark.parametrize("params", list(PLANS))
+def test_each_filter_kind_is_served_by_an_index(scale_url: str, params: str) -> None:
+    engine = make_engine(scale_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            compiled = _statement(conn, params).compile(conn, compile_kwargs={"literal_binds": True})
+            if conn.dialect.name == "sqlite":
+                plan = "\n".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+                assert PLANS[params] in plan, plan
+            else:
+                plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
+                assert "Seq Scan on metrics" not in plan, plan
+    finally:
+        engine.dispose()
+
+
+# --- the trigram search finds what LIKE finds, on the real seed ---------------------------------------
+
+
+def test_search_finds_exactly_what_like_over_each_field_finds_on_the_seed(client: TestClient, db_url: str) -> None:
+    engine = make_engine(db_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            texts = list(conn.execute(select(citation_table.c.quote)).scalars())
+            texts += list(conn.execute(select(metric_table.c.value_text)).scalars())
+            texts += list(conn.execute(select(measure_table.c.label)).scalars())
+            # every word, every 3- and 5-character slice of the first words, and misses
+            words = {w for t in texts for w in t.split()}
+            words |= {w[i : i + n] for w in sorted(words)[:200] for n in (1, 2, 3, 5) for i in range(len(w))}
+            words |= {"zzq", "Canada, the", "1,187,700", "%", "_", "\\", '"'}
+            for word in sorted(words)[:1500]:
+                expected = _reference(conn, {"q": word})
+                got = [d["id"] for d in client.get("/v1/metrics", params={"q": word, "limit": 1000}).json()["data"]]
+                assert got == expected, word
+    finally:
+        engine.dispose()
+
+
+def test_seed_load_helper_still_loads(empty_db_url: str) -> None:
+    """The search table is written with the representations (the crash-safe load tests cover the rest)."""
+    load_seed(empty_db_url)
+    engine = make_engine(empty_db_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            count = conn.exec_driver_sql("SELECT count(*) FROM metric_search").scalar()
+    finally:
+        engine.dispose()
+    assert count == 31
