@@ -65,6 +65,9 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # The app limits the requests it works on (app.api.middleware.ConcurrencyLimit: a 503 problem+json), read
+    # from the environment by every worker's create_app(); uvicorn's own limit would answer text/plain.
+    os.environ["MAX_CONCURRENT_REQUESTS"] = str(args.limit_concurrency)
     settings = get_settings()
     uvicorn.run(
         "app.main:create_app",
@@ -77,7 +80,6 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=args.graceful_timeout,
-        limit_concurrency=args.limit_concurrency,
         # Room for a request line and headers up to 64 KiB: the app's own limits (8 KiB, app.main.RequestLimits)
         # then answer 414/431 problem+json; beyond 64 KiB uvicorn refuses the request itself (400).
         h11_max_incomplete_event_size=64 * 1024,
@@ -263,7 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-access-log", action="store_true", help="no uvicorn text log (with ACCESS_LOG=text)")
     serve.add_argument("--graceful-timeout", type=int, default=10, help="seconds to finish requests on SIGTERM")
     serve.add_argument(
-        "--limit-concurrency", type=int, default=200, help="connections+tasks above which uvicorn answers 503"
+        "--limit-concurrency",
+        type=int,
+        default=int(os.environ.get("MAX_CONCURRENT_REQUESTS", "200")),
+        help="requests in progress above which the app answers 503 problem+json (MAX_CONCURRENT_REQUESTS)",
     )
     serve.set_defaults(func=_serve)
 
@@ -292,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except KeyboardInterrupt:
+        # Ctrl-C (on `make run`, say): stop quietly. A load interrupted midway leaves the previous dataset
+        # (app.loader writes in one transaction); uvicorn has already shut down cleanly when serving.
+        print(file=sys.stderr)
+        return 130
     except ValidationError as exc:
         if exc.title != "Settings":
             raise

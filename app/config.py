@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     pool_timeout_s: float = Field(default=5.0, gt=0, description="Longest a request waits for a connection.")
     connect_timeout_s: int = Field(default=5, ge=1)
     retry_after_s: int = Field(default=5, ge=1, description="Retry-After sent with 503 responses.")
+    max_concurrent_requests: int = Field(
+        default=200,
+        ge=1,
+        description="Requests the app works on at once; one more gets 503 problem+json at once (not queued).",
+    )
     public_base_url: str | None = Field(
         default=None,
         description="Where the API is published (https://host[/prefix]): absolute links in the data package and "

@@ -6,9 +6,11 @@ the JSON escapes <, > and & so no browser can run anything reflected in it.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import re
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -23,7 +25,7 @@ from starlette.responses import Response
 log = logging.getLogger("app.errors")
 
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "https://cadre-families-data.invalid/problems/"
+PROBLEM_BASE = "/problems/"
 ALLOWED_METHODS = "GET, HEAD"
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]]{1,64}$")
@@ -113,11 +115,46 @@ def problem_response(
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9/_.\-]{0,200}$")
 
 
+def shown(value: Any, width: int = 60) -> str:
+    """A value quoted for a message: printable, and cut to `width` characters."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
+    return '"' + (text[:width] + "..." if len(text) > width else text) + '"'
+
+
+def _whole_number(value: Any) -> str:
+    reason = f"{shown(value)} is not a whole number"
+    digits = str(value).replace(",", "").replace("_", "").replace(" ", "").replace("\u00a0", "")
+    if digits.lstrip("-").isdigit():
+        return f"{reason}; write {int(digits)}"
+    if digits.replace(".", "", 1).lstrip("-").isdigit():
+        return f"{reason}; base units have no fraction (write digits only)"
+    return f"{reason}; write digits only, like 200000"
+
+
+def _one_of(err: dict[str, Any]) -> str:
+    expected = str((err.get("ctx") or {}).get("expected", "")).replace("'", "")
+    return f"{shown(err.get('input'))} is not one of {expected.replace(' or ', ', ')}"
+
+
+_REASONS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "missing": lambda err: "required",
+    "int_parsing": lambda err: _whole_number(err.get("input")),
+    "int_from_float": lambda err: _whole_number(err.get("input")),
+    "enum": _one_of,
+    "literal_error": _one_of,
+    "bool_parsing": lambda err: f"{shown(err.get('input'))} is not true or false",
+    # The one pattern left to pydantic is the id's (app.vocabulary.SLUG); every other says its own words.
+    "string_pattern_mismatch": lambda err: (
+        f"{shown(err.get('input'))} is not an id: ids are lower-case letters, digits, - and _ "
+        "(several: separate with commas); see the collection for the valid ones"
+    ),
+}
+"""Pydantic's error types whose own message would quote a pattern or Python syntax, in words instead."""
+
+
 def _validation_reason(err: dict[str, Any]) -> str:
-    msg = str(err.get("msg", "invalid value"))
-    if err.get("type") == "missing":
-        return "required"
-    return msg
+    reason = _REASONS.get(str(err.get("type")))
+    return reason(err) if reason is not None else str(err.get("msg", "invalid value"))
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
@@ -145,7 +182,9 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
     status = exc.status_code
     headers: dict[str, str] = {}
     if status == 404:
-        return problem_response(request, 404, "not-found", "No resource at this path.", title="Not found")
+        near = _nearest_route(request)
+        detail = "No resource at this path." + (f" Did you mean {near}?" if near else " See / for every collection.")
+        return problem_response(request, 404, "not-found", detail, title="Not found")
     if status == 405:
         headers["Allow"] = ALLOWED_METHODS
         return problem_response(
@@ -158,6 +197,22 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
         )
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
     return problem_response(request, status, "http-" + str(status), detail)
+
+
+def _nearest_route(request: Request) -> str | None:
+    """The served path closest to the one asked (`/v1/metric/x` -> `/v1/metrics/x`): each documented path with
+    its `{parameter}` segments taken from the request, compared with difflib; None for an unsafe path."""
+    path = request.url.path
+    if not _SAFE_PATH.match(path) or path.startswith("//"):
+        return None
+    asked = path.rstrip("/").split("/")
+    candidates = []
+    for template in request.app.openapi().get("paths", {}):  # the documented routes (all GET)
+        parts = template.split("/")
+        if len(parts) == len(asked):
+            candidates.append("/".join(a if p.startswith("{") else p for p, a in zip(parts, asked, strict=True)))
+    close = difflib.get_close_matches(path.rstrip("/") or "/", candidates, n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 def _unavailable(request: Request, reason: str) -> Response:
@@ -199,7 +254,12 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: ("invalid-parameter", "Invalid parameter", "limit: Input should be less than or equal to 1000"),
         404: ("not-found", "Not found", "No metric with id 'nope'."),
         405: ("method-not-allowed", "Method not allowed", "This API is read-only: use GET or HEAD."),
-        406: ("not-acceptable", "Not acceptable", "Available representations: application/json, text/csv."),
+        406: (
+            "not-acceptable",
+            "Not acceptable",
+            'Nothing here matches Accept: "application/xml". Served: application/json, text/csv, text/html '
+            "(errors: application/problem+json); or choose with format= (json, csv, html).",
+        ),
         413: ("content-too-large", "Content Too Large", "This read-only API takes no request body."),
         414: ("uri-too-long", "URI Too Long", "The request target is longer than 8192 bytes."),
         431: ("headers-too-large", "Request Header Fields Too Large", "The request headers exceed 8192 bytes."),

@@ -15,9 +15,9 @@ from app import __version__
 from app.api.deps import strict_query
 from app.api.docs import DESCRIPTION, TAGS, mount_docs, patch_openapi
 from app.api.fastcache import CachingFastAPI, FastCache, SQLiteDataVersion
-from app.api.middleware import HeadAsGet, RequestLimits, SecurityHeaders
+from app.api.middleware import ConcurrencyLimit, HeadAsGet, RequestLimits, SecurityHeaders
 from app.api.representation import ResponseCache
-from app.api.routes import api_router, health, index
+from app.api.routes import api_router, health, index, problems
 from app.config import Settings, get_settings
 from app.db import is_sqlite, make_engine, normalize_url, sqlite_path
 from app.errors import install_error_handlers, problem_responses
@@ -38,7 +38,12 @@ def create_app(settings: Settings | None = None) -> CachingFastAPI:
         # Every operation: other methods, and the request limits RequestLimits enforces before routing.
         responses=problem_responses(405, 413, 414, 431),
         lifespan=_lifespan,
-        license_info={"name": "Code: MIT. Quotes: short citations of the source, with its URL."},
+        license_info={
+            "name": "Code: MIT. Quotes: short citations of the source, with its URL.",
+            "identifier": "MIT",
+        },
+        # Relative: the document works wherever the API is served (and never names a Host).
+        servers=[{"url": "/"}],
         # A redirect to the slash-less path would be built from the Host header: an open redirect. 404 instead.
         redirect_slashes=False,
     )
@@ -60,6 +65,7 @@ def create_app(settings: Settings | None = None) -> CachingFastAPI:
     app.include_router(api_router())
     app.include_router(health.router)
     app.include_router(index.router)
+    app.include_router(problems.router)
     mount_docs(app)
     install_pages(app, settings)
 
@@ -81,6 +87,7 @@ def create_app(settings: Settings | None = None) -> CachingFastAPI:
     app.fast_cache = FastCache(version) if version is not None else None
     # Added last = outermost: security headers on every answer, the limits' problems included.
     app.add_middleware(RequestLimits)
+    app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests, retry_after_s=settings.retry_after_s)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     # Outermost, in front of the fast cache too (CachingFastAPI): every request logged once, with its id.

@@ -176,6 +176,14 @@ class DestinationMember(SQLModel, table=True):
     position: int
 
 
+class DestinationAlias(SQLModel, table=True):
+    """Another name people give a destination (`USA`, `America`): `country=` and `q=` accept it."""
+
+    __tablename__ = "destination_aliases"
+    alias: str = Field(primary_key=True, max_length=100, description="As people type it; matched case-insensitively.")
+    destination_id: str = Field(foreign_key="destinations.id", index=True, ondelete="CASCADE")
+
+
 class Measure(SQLModel, table=True):
     __tablename__ = "measures"
     id: str = Field(primary_key=True, max_length=100)

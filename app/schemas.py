@@ -18,6 +18,7 @@ from app.vocabulary import (
     CheckRole,
     CheckStatus,
     CitationLocation,
+    CountryMatch,
     DestinationKind,
     Holds,
     MemberBasis,
@@ -102,6 +103,17 @@ class ReportedBy(_Public):
     url: str
 
 
+class MetricLinks(_Public):
+    """Where the vocabulary a figure uses is described (relative URLs); null where the figure has none."""
+
+    self: str = Field(examples=["/v1/metrics/canada-emigrated-1985-2005"])
+    measure: str = Field(examples=["/v1/measures/emigrated"])
+    population: str = Field(examples=["/v1/populations/cadre_spouses_children"])
+    report: str = Field(examples=["/v1/reports/ccp-org-dept-mps-2006-02"])
+    destination: str | None = Field(examples=["/v1/destinations/canada"])
+    period: str | None = Field(examples=["/v1/periods/1985-2005"])
+
+
 class MetricPublic(_Public):
     id: str = Field(examples=["canada-emigrated-1985-2005"])
     report_id: str = Field(
@@ -135,13 +147,15 @@ class MetricPublic(_Public):
     unit: Unit
     value_text: str = Field(description="The figure as printed.", examples=["225,000"])
     qualifier: Qualifier
-    lower: int | None = Field(description="Lower bound in base units (persons, cases, US dollars); null = open.")
-    lower_inclusive: bool | None
+    lower: int = Field(
+        description="Lower bound in base units (persons, cases, US dollars): every qualifier states one."
+    )
+    lower_inclusive: bool
     upper: int | None = Field(description="Upper bound in base units; null = open (no upper bound stated).")
     upper_inclusive: bool | None
     destination: DestinationRef | None = Field(description="Null where the source states no destination.")
     period: PeriodRef | None = Field(description="Null where the source states no period.")
-    country_match: str | None = Field(
+    country_match: CountryMatch | None = Field(
         default=None,
         description="With `country=`: `exact` (the destination is that country) or `group` (a group containing it).",
     )
@@ -158,6 +172,34 @@ class MetricPublic(_Public):
     note: str | None = None
     citations: list[CitationPublic]
     checks: list[str] = Field(default_factory=list, description="Ids of the consistency checks this figure is in.")
+    links: MetricLinks = Field(description="The figure itself and the vocabulary it uses, as resources.")
+
+
+class FacetValue(_Public):
+    value: str | None = Field(description="The value (an id or a vocabulary term); null: the figures without one.")
+    count: int = Field(description="Figures in the filtered set with this value.")
+
+
+class MetricPage(Page[MetricPublic]):
+    facets: dict[str, list[FacetValue]] | None = Field(
+        default=None,
+        description="With `facet=`: for each facet asked, the count of filtered figures per value, largest first.",
+    )
+
+
+class MeasurePublic(_Public):
+    id: str = Field(examples=["emigrated"])
+    label: str = Field(description="What is counted, in the source's words.")
+    note: str | None = Field(default=None, description="How the source's wording was read (a stock or a flow).")
+    metric_count: int
+
+
+class PopulationPublic(_Public):
+    id: str = Field(examples=["senior_cadre_spouses_children"])
+    label: str = Field(description="Whose figures, in the source's words.")
+    part_of: str | None = Field(description="The population this one is a subset of, as the source says; null: none.")
+    parts: list[str] = Field(description="The populations that are subsets of this one.")
+    metric_count: int
 
 
 class SourcePublic(_Public):

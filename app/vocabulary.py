@@ -59,6 +59,13 @@ class MemberBasis(StrEnum):
     interpretation = "interpretation"
 
 
+class CountryMatch(StrEnum):
+    """How a figure's destination matched `country=`: it is that country, or a group that lists it."""
+
+    exact = "exact"
+    group = "group"
+
+
 class AttributionKind(StrEnum):
     """Who states a figure, as the article presents it: a report it describes, a survey it introduces without
     naming whose it is, or the article itself (nothing in the text attributes the figure further)."""

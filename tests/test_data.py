@@ -69,6 +69,7 @@ def test_row_counts(conn: Connection) -> None:
         "periods": 5,
         "destinations": 11,
         "destination_members": 24,
+        "destination_aliases": 14,
         "attributions": 3,
         "measures": 10,
         "populations": 5,

@@ -17,12 +17,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from frictionless import Package, validate
 from sqlmodel import SQLModel
 
 from app.cli import main as cli
-from app.config import Settings
+from app.config import PROJECT_ROOT, Settings
 from app.datapackage import RESOURCES as SPECS
 from app.main import create_app
 from app.models import DERIVED_TABLES
@@ -36,6 +37,7 @@ RESOURCES = [
     "periods",
     "destinations",
     "destination_members",
+    "destination_aliases",
     "measures",
     "populations",
     "metrics",
@@ -324,6 +326,13 @@ def test_sources_reports_and_periods_round_trip(client: TestClient, package: Pac
     assert_rows_match(
         package, "periods", {p["id"]: {k: v for k, v in p.items() if k != "metric_count"} for p in periods}
     )
+
+
+def test_destination_aliases_are_the_seed_s(package: Package) -> None:
+    seed = yaml.safe_load((PROJECT_ROOT / "seed" / "destinations.yaml").read_text(encoding="utf-8"))
+    expected = {alias: d["id"] for d in seed["destinations"] for alias in d.get("aliases", [])}
+    rows = typed_rows(package, "destination_aliases")
+    assert expected and {key: row["destination_id"] for key, row in rows.items()} == expected
 
 
 def test_destinations_and_their_members_round_trip(client: TestClient, package: Package) -> None:

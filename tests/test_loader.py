@@ -22,6 +22,7 @@ EXPECTED_ROWS = {
     "periods": 5,
     "destinations": 11,
     "destination_members": 24,
+    "destination_aliases": 14,
     "attributions": 3,
     "measures": 10,
     "populations": 5,

@@ -363,6 +363,10 @@ CASES: dict[str, tuple[Defect, Expected]] = {
             "    part_of: senior_cadre_spouses_children",
         ),
     ),
+    "alias naming another destination": (
+        Defect("destinations.yaml", "    code: CA\n", "    code: CA\n    aliases: [usa]\n", after="id: canada"),
+        Expected("destinations.yaml", "canada", "aliases", "alias 'usa' also names united-states", "aliases: [usa]"),
+    ),
     "country without code": (
         Defect("destinations.yaml", "    code: CA\n", "", after="id: canada"),
         Expected("destinations.yaml", "canada", "code", "a country needs an ISO 3166-1 code", "id: canada"),

@@ -23,6 +23,12 @@ Documents = Callable[[Connection, str | None], list[Document]]
 Endpoint = Callable[..., Response]
 
 
+class CSVResponse(Response):
+    """Declares an operation's 200 as text/csv only (what `/v1/<name>.csv` answers); respond() sends the body."""
+
+    media_type = "text/csv"
+
+
 def _same(document: Document) -> Document:
     return document
 
@@ -43,6 +49,8 @@ class Collection:
     """Its entry in the index."""
     public: type[BaseModel] | None = None
     documents: Documents | None = None
+    page: type[BaseModel] | None = None
+    """The list's JSON shape when it is more than a Page of `public` (the metrics' facets)."""
     list_summary: str = ""
     list_description: str = ""
     item_summary: str = ""
@@ -55,6 +63,8 @@ class Collection:
     """An item's JSON-LD document (`Accept: application/ld+json`, `format=jsonld`), where it has one."""
     routes: APIRouter = field(default_factory=APIRouter)
     """Routes the module declares itself (a filtered list, another shape), under the same prefix."""
+    csv_routes: APIRouter = field(default_factory=APIRouter)
+    """`/<name>.csv`, when the module declares it (csv_route)."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -82,6 +92,25 @@ class Collection:
         for router in (self.routes, generated):
             if router.routes:
                 parent.include_router(router, prefix=f"/{self.name}", tags=[self.name])
+        if self.csv_routes.routes:
+            parent.include_router(self.csv_routes, tags=[self.name])
+
+    def csv_route(self, description: str) -> Callable[[Endpoint], Endpoint]:
+        """Declare `/<name>.csv` (`list_<name>_csv`): the list's CSV as an operation of its own, whose 200 is
+        text/csv only, so a generated client fetches CSV without parsing it as JSON."""
+        return self.csv_routes.get(
+            f"/{self.name}.csv",
+            summary=f"{self.list_summary} as CSV",
+            description=description,
+            operation_id=f"list_{self.name}_csv",
+            response_class=CSVResponse,
+            responses={
+                200: {
+                    "description": "CSV with a header row (RFC 4180); a cell of several values joins them with ` | `."
+                },
+                **problem_responses(400, 503),
+            },
+        )
 
     def list_route(
         self, description: str | None = None, router: APIRouter | None = None
@@ -93,8 +122,8 @@ class Collection:
             summary=self.list_summary,
             description=self.list_description or None,
             operation_id=f"list_{self.name}",
-            response_model=Page[self.public],  # type: ignore[name-defined]
-            responses={200: ok, **problem_responses(400, 503)},
+            response_model=self.page or Page[self.public],  # type: ignore[name-defined]
+            responses={200: ok, **problem_responses(400, 406, 503)},
         )
 
     def _add_list_route(self, router: APIRouter) -> None:
@@ -162,7 +191,7 @@ class Collection:
             description=self.item_description,
             operation_id=f"get_{self.item}",
             response_model=self.public,
-            responses={200: self.ok, **problem_responses(400, 404, 503)},
+            responses={200: self.ok, **problem_responses(400, 404, 406, 503)},
         )
 
     def _documents(self) -> Documents:

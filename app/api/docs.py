@@ -11,9 +11,19 @@ import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import HTMLResponse, Response
 
 from app.api.formats import JSONLD_TYPE
+from app.api.queries import (
+    attribution_table,
+    destination_table,
+    measure_table,
+    period_table,
+    population_table,
+    report_table,
+)
 from app.errors import Problem
 
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -46,8 +56,11 @@ TAGS = [
     {"name": "attributions", "description": "Who states each figure, as the article presents it."},
     {"name": "periods", "description": "Instants and year intervals, read as inclusive (see each period's note)."},
     {"name": "destinations", "description": "Places as the source names them, with ISO codes and members."},
+    {"name": "measures", "description": "What a figure counts: the vocabulary of `measure=`."},
+    {"name": "populations", "description": "Whose figures, and which population is part of which."},
     {"name": "datapackage", "description": "The whole dataset as a Frictionless Data Package: CSVs, schemas, zip."},
     {"name": "index", "description": "What this dataset is, and where everything is."},
+    {"name": "problems", "description": "What each error `type` means and how to fix it."},
 ]
 
 
@@ -105,13 +118,52 @@ def _add_examples(schema: dict[str, Any]) -> None:
             if example is None:
                 continue
             content = operation["responses"]["200"].setdefault("content", {})
-            if "example" in example:
+            if "example" in example:  # not for the CSV-only operations (`/v1/metrics.csv`)
                 content.setdefault("application/json", {})["example"] = example["example"]
             if "csv" in example:
                 content.setdefault("text/csv", {"schema": {"type": "string"}})["example"] = example["csv"]
             if "jsonld" in example:
                 content.setdefault(JSONLD_TYPE, {"schema": {"type": "object"}})["example"] = example["jsonld"]
             operation["responses"]["200"]["description"] += f" Example: `GET {example['url']}`."
+
+
+ID_PARAMETERS = {
+    "measure": measure_table,
+    "population": population_table,
+    "period": period_table,
+    "destination": destination_table,
+    "report": report_table,
+    "attributed_to": attribution_table,
+}
+"""Query parameters taking ids of a vocabulary table: the OpenAPI lists the loaded ids as their `examples`."""
+
+
+def _add_id_examples(schema: dict[str, Any], engine: Engine) -> None:
+    """Give each id-valued parameter the known ids as named examples (Swagger UI offers them in a list).
+    Read once from the loaded dataset; without one (not loaded yet) the parameters keep their text only."""
+    try:
+        with engine.connect() as conn:
+            known = {
+                name: [(row[0], row[1]) for row in conn.execute(_labelled(table))]
+                for name, table in ID_PARAMETERS.items()
+            }
+    except SQLAlchemyError:
+        return
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            for param in operation.get("parameters", []):
+                ids = known.get(param["name"]) if param.get("in") == "query" else None
+                if not ids:
+                    continue
+                array = param.get("schema", {}).get("anyOf", [{}])[0].get("type") == "array"
+                param["examples"] = {
+                    key: {"summary": f"{key}: {label}"[:120], "value": [key] if array else key} for key, label in ids
+                }
+
+
+def _labelled(table: Any) -> Any:
+    label = table.c.label if "label" in table.c else table.c.description
+    return select(table.c.id, label).order_by(table.c.id)
 
 
 def patch_openapi(app: FastAPI) -> None:
@@ -133,7 +185,10 @@ def patch_openapi(app: FastAPI) -> None:
                 operation.get("responses", {}).pop("422", None)
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        # Open data: no operation needs credentials (said explicitly, as linters and generated clients expect).
+        schema["security"] = []
         _add_examples(schema)
+        _add_id_examples(schema, app.state.engine)
         app.openapi_schema = schema
         return schema
 

@@ -1,5 +1,6 @@
-"""Metric filters as data: the query model FastAPI validates (`MetricQuery`) and a table mapping each
-filter to its SQL condition (`FILTERS`). A new filter is one field and one table entry, both here."""
+"""Metric filters as data: the query models FastAPI validates (`MetricFilters`; `MetricQuery` adds the page and the
+format) and a table mapping each filter to its SQL condition (`FILTERS`). A new filter is one field and one table
+entry, both here."""
 
 from __future__ import annotations
 
@@ -15,16 +16,24 @@ from sqlalchemy import column as sql_column
 
 from app.api.deps import IdText, split_ids
 from app.api.formats import format_description, format_literal
+from app.api.names import invalid, resolve_country, suggestion
 from app.api.queries import (
     SEARCHED_LABELS,
+    attribution_table,
     citation_table,
+    destination_alias_table,
     destination_member_table,
     destination_table,
     in_list,
+    measure_table,
+    metric_select,
     metric_table,
     period_table,
+    population_table,
+    report_table,
 )
-from app.vocabulary import Qualifier, Slug, Unit
+from app.errors import shown
+from app.vocabulary import CountryMatch, DestinationKind, MemberBasis, Qualifier, Slug, Unit
 
 BIG = 10**18
 DATE_OR_YEAR = r"^[1-9][0-9]{3}(-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$"
@@ -50,7 +59,21 @@ IdList = Annotated[
     list[IdText] | None,
     Field(description="One or more ids: repeat the parameter or separate with commas.", max_length=50),
 ]
-DateOrYear = Annotated[str | None, Field(pattern=DATE_OR_YEAR)]
+# The patterns stay in the OpenAPI document (clients and fuzzers read them); the validators below say in words
+# what is wrong, since a 400 never quotes a regular expression at a person.
+DateOrYear = Annotated[str | None, Field(json_schema_extra={"pattern": DATE_OR_YEAR})]
+SPLIT_ON_COMMAS = ("unit", "qualifier", "destination_kind")
+FACETS = {
+    "destination": metric_table.c.destination_id,
+    "unit": metric_table.c.unit,
+    "measure": metric_table.c.measure,
+    "population": metric_table.c.population,
+    "period": metric_table.c.period_id,
+    "qualifier": metric_table.c.qualifier,
+    "destination_kind": destination_table.c.kind,
+}
+"""What `facet=` can count the filtered figures by: its name -> the column whose values it counts."""
+FacetName = Literal["destination", "unit", "measure", "population", "period", "qualifier", "destination_kind"]
 Amount = Annotated[int | None, Field(ge=-BIG, le=BIG)]
 
 
@@ -59,6 +82,12 @@ def _date(value: str, *, end: bool) -> dt.date:
     if len(value) == 4:
         return dt.date(int(value), 12, 31) if end else dt.date(int(value), 1, 1)
     return dt.date.fromisoformat(value)
+
+
+def _split_on_commas(value: Any) -> Any:
+    if isinstance(value, list):
+        return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
+    return value
 
 
 def _invalid(parameter: str, reason: str) -> PydanticCustomError:
@@ -70,9 +99,9 @@ MetricFormat = format_literal()
 """The `format=` values of /v1/metrics: every route's."""
 
 
-class MetricQuery(BaseModel):
-    """The query parameters of `/v1/metrics`. The filters combine with AND; list filters match any of their
-    values; an unknown parameter is an error."""
+class MetricFilters(BaseModel):
+    """The query parameters of `/v1/metrics.csv`: the filters and the order. The filters combine with AND; list
+    filters match any of their values; an unknown parameter is an error."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -91,20 +120,46 @@ class MetricQuery(BaseModel):
     ] = None
     measure: IdList = None
     population: IdList = None
-    unit: Annotated[list[Unit] | None, Field(description="persons, cases or USD; repeatable.")] = None
-    qualifier: Annotated[list[Qualifier] | None, Field(description="How the source bounds it; repeatable.")] = None
+    unit: Annotated[list[Unit] | None, Field(description="persons, cases or USD; repeatable or comma-separated.")] = (
+        None
+    )
+    qualifier: Annotated[
+        list[Qualifier] | None,
+        Field(description="How the source bounds it (exact, more_than, ...); repeatable or comma-separated."),
+    ] = None
     period: IdList = None
     destination: IdList = None
     country: Annotated[
         str | None,
         Field(
-            pattern=r"^[A-Za-z]{2}$",
+            min_length=1,
+            max_length=100,
             description=(
-                "ISO 3166-1 alpha-2 code: figures for that country or territory, or for a group that lists it "
-                "(`country_match` says which). `country=SG` finds the South East Asia figures."
+                "ISO 3166-1 alpha-2 code or a name (`Canada`, `United States`, `USA`, `U.S.`, `Hong Kong`; "
+                "case-insensitive; the names and aliases of /v1/destinations and their members): figures for that "
+                "country or territory, or for a group that lists it (`country_match` says which). `country=SG` "
+                "finds the South East Asia figures. A name the dataset does not know is a 400 naming the closest."
             ),
-            examples=["SG"],
+            examples=["SG", "United States"],
         ),
+    ] = None
+    has_destination: Annotated[
+        bool | None,
+        Field(description="`true`: only figures the source gives a destination; `false`: only those without one."),
+    ] = None
+    destination_kind: Annotated[
+        list[DestinationKind] | None,
+        Field(
+            description=(
+                'territory, country, region or aggregate ("overseas"); repeatable or comma-separated. '
+                "`destination_kind=country,territory,region` keeps the figures for named places."
+            ),
+            examples=[["country", "territory", "region"]],
+        ),
+    ] = None
+    has_period: Annotated[
+        bool | None,
+        Field(description="`true`: only figures the source dates (a period or instant); `false`: only undated ones."),
     ] = None
     from_: Annotated[
         DateOrYear,
@@ -136,14 +191,17 @@ class MetricQuery(BaseModel):
         Field(
             min_length=1,
             max_length=200,
-            description="Case-insensitive text search over measure, population, value text and quotes.",
+            description=(
+                "Case-insensitive text search over measure and population ids and labels, value text, quotes, "
+                "and destination names, labels, aliases and member names (`q=usa`, `q=germany`)."
+            ),
         ),
     ] = None
     # Not filters, but a query model with extra="forbid" declares every parameter of the operation.
     sort: Annotated[
         str | None,
         Field(
-            pattern=SORT_PATTERN,
+            json_schema_extra={"pattern": SORT_PATTERN},
             description=(
                 f"Comma-separated keys from {', '.join(SORT_FIELDS)}; prefix `-` for descending. Nulls sort last "
                 "either way; ties break on id."
@@ -151,34 +209,42 @@ class MetricQuery(BaseModel):
             examples=["-lower"],
         ),
     ] = None
-    limit: Annotated[int, Field(ge=1, le=1000, description="Page size (1-1000).")] = 100
-    offset: Annotated[int, Field(ge=0, le=10**9, description="Rows to skip.")] = 0
-    after: Annotated[
-        Slug | None,
-        Field(
-            description=(
-                "Keyset paging: only the figures that come after this one in the requested order (none if it is not "
-                "among them). In the default order (id) a page then costs the same however deep it is, where "
-                "`offset` grows with the rows it skips. The `next` and `prev` links carry `after` too; `offset` "
-                "still applies, counted from the cursor. CSV ignores it."
-            ),
-            examples=["canada-emigrated-1985-2005"],
-        ),
-    ] = None
-    format: Annotated[MetricFormat | None, Field(description=format_description())] = None  # type: ignore[valid-type]
+
+    @field_validator(*SPLIT_ON_COMMAS, mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        return _split_on_commas(value)
 
     @field_validator("from_", "to")
     @classmethod
     def _a_real_date(cls, value: str | None) -> str | None:
         if value is not None:
             try:
+                if not (len(value) in (4, 10) and value[:4].isdigit() and value[0] != "0"):
+                    raise ValueError
                 _date(value, end=False)
             except ValueError:
-                raise PydanticCustomError("invalid_date", "not a valid date") from None
+                raise PydanticCustomError(
+                    "invalid_date", "{value} is not a year or a date; write 1990 or 1990-06-30", {"value": shown(value)}
+                ) from None
+        return value
+
+    @field_validator("sort")
+    @classmethod
+    def _sort_keys(cls, value: str | None) -> str | None:
+        if value is not None:
+            for item in value.split(","):
+                if item.removeprefix("-") not in SORT_KEYS:
+                    raise PydanticCustomError(
+                        "invalid_sort",
+                        "{value} is not a sort key; use one of {keys}, each optionally prefixed by - (descending), "
+                        "separated by commas",
+                        {"value": shown(item), "keys": ", ".join(SORT_FIELDS)},
+                    )
         return value
 
     @model_validator(mode="after")
-    def _ranges_in_order(self) -> MetricQuery:
+    def _ranges_in_order(self) -> MetricFilters:
         if self.from_ is not None and self.to is not None and self.start > self.end:
             raise _invalid("from", "is after `to`")
         if self.value_min is not None and self.value_max is not None and self.value_min > self.value_max:
@@ -196,6 +262,47 @@ class MetricQuery(BaseModel):
         return _date(self.to, end=True)
 
 
+CSV_WHOLE_SET = (
+    "CSV (`/v1/metrics.csv`, `format=csv` or `Accept: text/csv`) is every figure the filters select, in the `sort` "
+    "order: `limit`, `offset`, `after` and `facet` apply to the JSON page only."
+)
+
+
+class MetricQuery(MetricFilters):
+    """The query parameters of `/v1/metrics`: the filters, then the page (JSON) and the format."""
+
+    limit: Annotated[int, Field(ge=1, le=1000, description="Page size (1-1000), JSON only: " + CSV_WHOLE_SET)] = 100
+    offset: Annotated[int, Field(ge=0, le=10**9, description="Rows to skip, JSON only (see `limit`).")] = 0
+    after: Annotated[
+        Slug | None,
+        Field(
+            description=(
+                "Keyset paging: only the figures that come after this one in the requested order (none if it is not "
+                "among them). In the default order (id) a page then costs the same however deep it is, where "
+                "`offset` grows with the rows it skips. The `next` and `prev` links carry `after` too; `offset` "
+                "still applies, counted from the cursor. JSON only (see `limit`)."
+            ),
+            examples=["canada-emigrated-1985-2005"],
+        ),
+    ] = None
+    facet: Annotated[
+        list[FacetName] | None,
+        Field(
+            description=(
+                f"Count the filtered figures per value of each of {', '.join(FACETS)} (repeatable or "
+                "comma-separated): the JSON page gains `facets`, counted over every page. JSON only."
+            ),
+            examples=[["destination", "unit"]],
+        ),
+    ] = None
+    format: Annotated[MetricFormat | None, Field(description=format_description())] = None  # type: ignore[valid-type]
+
+    @field_validator("facet", mode="before")
+    @classmethod
+    def _split_facets(cls, value: Any) -> Any:
+        return _split_on_commas(value)
+
+
 @dataclass
 class FilterContext:
     """What a filter may read (the connection) and report back (how each destination matched `country`: the
@@ -206,21 +313,35 @@ class FilterContext:
 
 
 Condition = ColumnElement[bool]
-Filter = Callable[[MetricQuery, FilterContext], list[Condition]]
+Filter = Callable[[MetricFilters, FilterContext], list[Condition]]
 
 
-def _ids(column: Any, name: str) -> Filter:
-    return lambda f, ctx: [in_list(column, ids)] if (ids := split_ids(getattr(f, name))) else []
+def _ids(column: Any, name: str, table: Any) -> Filter:
+    """Figures whose `column` is one of the ids; an id `table` does not hold is a 400 (a typo is not "no data")."""
+
+    def condition(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
+        ids = split_ids(getattr(f, name))
+        if not ids:
+            return []
+        found = set(ctx.conn.execute(select(table.c.id).where(in_list(table.c.id, ids))).scalars())
+        unknown = [i for i in ids if i not in found]
+        if unknown:
+            known = list(ctx.conn.execute(select(table.c.id).order_by(table.c.id)).scalars())
+            names = ", ".join(shown(i) for i in unknown)
+            raise invalid(name, f"no {name} {names}; {suggestion(unknown[0], known)}")
+        return [in_list(column, ids)]
+
+    return condition
 
 
 def _enum(column: Any, name: str) -> Filter:
     return lambda f, ctx: [in_list(column, sorted({v.value for v in getattr(f, name)}))] if getattr(f, name) else []
 
 
-def _country(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+def _country(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
     if f.country is None:
         return []
-    code = f.country.upper()
+    code = resolve_country(ctx.conn, f.country)
     members = destination_member_table
     exact = ctx.conn.execute(select(destination_table.c.id).where(destination_table.c.code == code)).scalars()
     groups = ctx.conn.execute(select(members.c.group_id, members.c.basis).where(members.c.code == code))
@@ -231,13 +352,13 @@ def _country(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
 
     # A place the source names itself is matched on the source's word; a group member on its recorded basis.
     ctx.country_match = {
-        **{group: matched("group", group, basis) for group, basis in groups.all()},
-        **{place: matched("exact", place, "source") for place in exact.all()},
+        **{group: matched(CountryMatch.group.value, group, basis) for group, basis in groups.all()},
+        **{place: matched(CountryMatch.exact.value, place, MemberBasis.source.value) for place in exact.all()},
     }
     return [in_list(metric_table.c.destination_id, sorted(ctx.country_match)) if ctx.country_match else false()]
 
 
-def _value_min(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+def _value_min(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
     """overlaps: some value the source's range allows is >= value_min (null upper = +infinity);
     within: every one is. Written as index range scans (`upper IS NULL`, `upper >= v`) joined by OR."""
     if f.value_min is None:
@@ -249,7 +370,7 @@ def _value_min(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
     return [or_(m.upper.is_(None), bounded)]
 
 
-def _value_max(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
+def _value_max(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
     """overlaps: some value the source's range allows is <= value_max (null lower = -infinity);
     within: every one is. Index range scans, as for value_min."""
     if f.value_max is None:
@@ -266,10 +387,10 @@ search_table = table("metric_search", sql_column("metric_id"), sql_column("text"
 FTS5 trigram, PostgreSQL pg_trgm GIN on lower(text))."""
 
 
-def _text(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
-    """Case-insensitive substring of the measure's or population's id or label, the value as printed or a
-    quote. A trigram index finds candidates (a superset); LIKE over the stored lines keeps exactly the metrics
-    a LIKE over each field keeps."""
+def _text(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
+    """Case-insensitive substring of the measure's or population's id or label, the value as printed, a quote, or
+    the destination's name, label, aliases or member names (`q=usa`). A trigram index finds candidates (a
+    superset); LIKE over the stored lines keeps exactly the metrics a LIKE over each field keeps."""
     if f.q is None:
         return []
     pattern = "%" + f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -282,6 +403,12 @@ def _text(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
         m[name].in_(select(parent.c.id).where(or_(like(parent.c.id), like(parent.c.label))))
         for name, parent in SEARCHED_LABELS.items()
     ]
+    places = (
+        select(destination_table.c.id).where(or_(like(destination_table.c.name), like(destination_table.c.label))),
+        select(destination_alias_table.c.destination_id).where(like(destination_alias_table.c.alias)),
+        select(destination_member_table.c.group_id).where(like(destination_member_table.c.name)),
+    )
+    labelled += [m.destination_id.in_(place) for place in places]
     if "\n" in f.q:  # could match across two stored lines: the fields one by one (a scan)
         quoted = exists().where(citation_table.c.metric_id == m.id, like(citation_table.c.quote))
         return [or_(*labelled, like(m.value_text), quoted)]
@@ -294,16 +421,34 @@ def _text(f: MetricQuery, ctx: FilterContext) -> list[Condition]:
     return [or_(m.id.in_(found), *labelled)]
 
 
+def _has(column: Any, name: str) -> Filter:
+    def condition(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
+        wanted = getattr(f, name)
+        if wanted is None:
+            return []
+        return [column.is_not(None) if wanted else column.is_(None)]
+
+    return condition
+
+
 FILTERS: dict[str, Filter] = {
-    "report": _ids(metric_table.c.report_id, "report"),
-    "attributed_to": _ids(metric_table.c.attributed_to, "attributed_to"),
-    "measure": _ids(metric_table.c.measure, "measure"),
-    "population": _ids(metric_table.c.population, "population"),
-    "period": _ids(metric_table.c.period_id, "period"),
-    "destination": _ids(metric_table.c.destination_id, "destination"),
+    "report": _ids(metric_table.c.report_id, "report", report_table),
+    "attributed_to": _ids(metric_table.c.attributed_to, "attributed_to", attribution_table),
+    "measure": _ids(metric_table.c.measure, "measure", measure_table),
+    "population": _ids(metric_table.c.population, "population", population_table),
+    "period": _ids(metric_table.c.period_id, "period", period_table),
+    "destination": _ids(metric_table.c.destination_id, "destination", destination_table),
     "unit": _enum(metric_table.c.unit, "unit"),
     "qualifier": _enum(metric_table.c.qualifier, "qualifier"),
     "country": _country,
+    "has_destination": _has(metric_table.c.destination_id, "has_destination"),
+    "destination_kind": lambda f, ctx: (
+        [
+            metric_table.c.destination_id.in_(select(destination_table.c.id).where(c))
+            for c in _enum(destination_table.c.kind, "destination_kind")(f, ctx)
+        ]
+    ),
+    "has_period": _has(metric_table.c.period_id, "has_period"),
     "from": lambda f, ctx: [period_table.c.end_date >= f.start] if f.from_ is not None else [],
     "to": lambda f, ctx: [period_table.c.start_date <= f.end] if f.to is not None else [],
     "value_min": _value_min,
@@ -313,7 +458,18 @@ FILTERS: dict[str, Filter] = {
 """Each filter's SQL condition(s), given the validated filters (`match` only qualifies value_min/value_max)."""
 
 
-def conditions(filters: MetricQuery, ctx: FilterContext) -> list[Condition]:
+def facet_counts(conn: Connection, names: list[str], where: Condition) -> dict[str, list[dict[str, Any]]]:
+    """For each facet asked, the filtered figures counted per value: largest count first, then by value."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in dict.fromkeys(names):
+        column = FACETS[name]
+        rows = conn.execute(metric_select(column, func.count()).where(where).group_by(column)).all()
+        counted = [{"value": None if v is None else str(v), "count": n} for v, n in rows]
+        out[name] = sorted(counted, key=lambda c: (-c["count"], c["value"] is None, c["value"] or ""))
+    return out
+
+
+def conditions(filters: MetricFilters, ctx: FilterContext) -> list[Condition]:
     return [condition for condition_of in FILTERS.values() for condition in condition_of(filters, ctx)]
 
 

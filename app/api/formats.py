@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Protocol
 from fastapi import Query, Request
 from sqlalchemy import Connection
 
-from app.errors import ApiProblem
+from app.errors import ApiProblem, shown
 
 Format = str
 """A registry key: `json`, `csv`, `jsonld`, `html`."""
@@ -23,6 +23,10 @@ JSON_TYPE = "application/json"
 CSV_TYPE = "text/csv; charset=utf-8; header=present"
 JSONLD_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
 HTML_TYPE = "text/html; charset=utf-8"
+CSV_LIST_SEPARATOR = " | "
+"""Every CSV representation's cell that holds several values (a JSON array) joins them with this, in the array's
+order; no value the dataset holds contains it (tests/api/test_csv_forms.py checks), so `cell.split(" | ")` gives
+the array back. (The Data Package's table CSVs follow Table Schema instead: an `array` column holds JSON.)"""
 Headers = list[tuple[str, str]]
 
 
@@ -99,7 +103,7 @@ def _csv_cell(value: Any) -> str:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return "; ".join(_csv_cell(v) for v in value)
+        return CSV_LIST_SEPARATOR.join(_csv_cell(v) for v in value)
     return str(value)
 
 
@@ -241,13 +245,13 @@ def _accept_q(accept: str) -> dict[str, float]:
 def negotiate(request: Request, format_param: str | None, extra: Sequence[Format] = ()) -> Format:
     """`format=` wins (an unoffered value: JSON); else the offered format the Accept header gives the highest q,
     the later in FORMATS on a tie, a page only when strictly above JSON and where the route has one; JSON when
-    the header names none of them (`*/*` included: it counts 0.99)."""
+    the header names none of them (`*/*` included: it counts 0.99), or no header is sent. A header that admits
+    none of them, not even through a wildcard (`application/xml` alone), is a 406 naming what is served."""
     names = offered(extra)
     if format_param is not None:
         return format_param if format_param in names else "json"
-    accept = request.headers.get("accept", "")
-    candidates = [FORMATS[n] for n in names if n != "json" and FORMATS[n].accepts[0][0] in accept]
-    if not candidates:
+    accept = request.headers.get("accept", "").strip()
+    if not accept:
         return "json"
     best = _accept_q(accept)
 
@@ -255,11 +259,26 @@ def negotiate(request: Request, format_param: str | None, extra: Sequence[Format
         return max(best.get(media, 0.0) * weight for media, weight in renderer.accepts)
 
     chosen, chosen_q = JSON, q(JSON)
-    for renderer in candidates:
+    for renderer in (FORMATS[n] for n in names if n != "json" and FORMATS[n].accepts[0][0] in accept):
         rq = q(renderer)
         if renderer.for_people:
             if rq > chosen_q and _pages(request) is not None:
                 chosen, chosen_q = renderer, rq
         elif rq > 0 and rq >= chosen_q:
             chosen, chosen_q = renderer, rq
-    return chosen.name
+    if chosen_q > 0:
+        return chosen.name
+    servable = [FORMATS[n] for n in names if not FORMATS[n].for_people or _pages(request) is not None]
+    if any(media.endswith("+json") and weight > 0 for media, weight in best.items()):
+        return "json"  # a JSON flavour not offered here (`application/ld+json` on a list): plain JSON serves it
+    for renderer in servable:  # only a wildcard range admits it (`text/*`): the first such format
+        if best.get(renderer.media_type.split("/")[0] + "/*", 0.0) > 0:
+            return renderer.name
+    served = ", ".join(r.media_type.split(";")[0] for r in servable)
+    raise ApiProblem(
+        406,
+        "not-acceptable",
+        f"Nothing here matches Accept: {shown(accept, 100)}. Served: {served} (errors: application/problem+json); "
+        f"or choose with format= ({', '.join(r.name for r in servable)}).",
+        title="Not acceptable",
+    )

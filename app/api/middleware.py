@@ -1,10 +1,11 @@
-"""The pure ASGI middlewares: request limits, HEAD answered as GET, and security headers on every response."""
+"""The pure ASGI middlewares: request limits, a concurrency limit, HEAD answered as GET, and security headers on
+every response."""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_response
+from app.errors import ALLOWED_METHODS, problem_response
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 # The explorer's pages (text/html on the data URLs): one stylesheet and inline SVG, no script at all.
@@ -78,8 +79,8 @@ class HeadAsGet:
 
 
 class RequestLimits:
-    """Refuse over-long URLs (414), oversized headers (431) and any request body (413: every operation is a
-    GET or HEAD), with a problem+json answer, before routing or any database work."""
+    """Refuse over-long URLs (414), oversized headers (431) and any request body (405 with another method, else
+    413: every operation is a GET or HEAD), with a problem+json answer, before routing or any database work."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -95,15 +96,49 @@ class RequestLimits:
             problem = (414, "uri-too-long", f"The request target is longer than {MAX_URL_BYTES} bytes.")
         elif sum(len(k) + len(v) for k, v in headers) > MAX_HEADER_BYTES:
             problem = (431, "headers-too-large", f"The request headers exceed {MAX_HEADER_BYTES} bytes.")
-        else:
-            for name, value in headers:
-                if (name == b"content-length" and value.strip() not in (b"", b"0")) or name == b"transfer-encoding":
-                    problem = (413, "content-too-large", "This read-only API takes no request body.")
-                    break
+        elif any(
+            (name == b"content-length" and value.strip() not in (b"", b"0")) or name == b"transfer-encoding"
+            for name, value in headers
+        ):
+            # The method is the first thing wrong with a POST (PUT, DELETE...) that has a body: 405, as without one.
+            if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+                problem = (405, "method-not-allowed", f"This API is read-only: use {ALLOWED_METHODS}.")
+            else:
+                problem = (413, "content-too-large", "This read-only API takes no request body.")
         if problem is None:
             await self.app(scope, receive, send)
             return
         status, slug, detail = problem
         # The request is not read: close the connection rather than leave a body unread on it.
-        response = problem_response(None, status, slug, detail, headers={"Connection": "close"})
+        extra = {"Allow": ALLOWED_METHODS} if status == 405 else {}
+        response = problem_response(None, status, slug, detail, headers={"Connection": "close", **extra})
         await response(scope, receive, send)
+
+
+class ConcurrencyLimit:
+    """At most `limit` requests in the application at once (per process); one more is answered at once with 503
+    problem+json and Retry-After, like every other error, instead of queueing. It replaces uvicorn's
+    `--limit-concurrency`, whose 503 is text/plain and which counts idle keep-alive connections too.
+    `/health/live` is not counted: an overloaded server is still alive. A fast-cache hit (app.api.fastcache)
+    answers before this and costs no work, so it is not counted either."""
+
+    def __init__(self, app: ASGIApp, limit: int, retry_after_s: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/health/live":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:  # one event loop: nothing runs between this test and the increment
+            detail = f"The server is answering {self.limit} requests already; retry after {self.retry_after_s} s."
+            headers = {"Retry-After": str(self.retry_after_s)}
+            await problem_response(None, 503, "overloaded", detail, headers=headers)(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1

@@ -21,6 +21,7 @@ from app.models import (
     Citation,
     Dataset,
     Destination,
+    DestinationAlias,
     DestinationMember,
     Measure,
     Metric,
@@ -39,6 +40,7 @@ metric_table = table_of(Metric)
 attribution_table = table_of(Attribution)
 destination_table = table_of(Destination)
 destination_member_table = table_of(DestinationMember)
+destination_alias_table = table_of(DestinationAlias)
 period_table = table_of(Period)
 measure_table = table_of(Measure)
 population_table = table_of(Population)
@@ -69,7 +71,7 @@ _EMBEDDED_COLUMN = {"source_id": "id"}
 """An embedded field named after the column it reads (ReportedBy.source_id is the source's id)."""
 COUNTRY_MATCH_KEYS = ("country_match", "country_match_basis", "country_match_href")
 """Set per request by the `country` filter (app.api.filters), null otherwise."""
-_COMPUTED = (*_EMBEDDED, *COUNTRY_MATCH_KEYS, "citations", "checks")
+_COMPUTED = (*_EMBEDDED, *COUNTRY_MATCH_KEYS, "citations", "checks", "links")
 METRIC_KEYS = tuple(MetricPublic.model_fields)
 _ROW_KEYS = tuple(name for name in METRIC_KEYS if name not in _COMPUTED)
 _EMBEDDED_KEYS = {field: tuple(ref.model_fields) for field, (_, ref) in _EMBEDDED.items()}
@@ -179,6 +181,20 @@ def _embedded(values: Any, field: str) -> dict[str, Any] | None:
     return {key: values[f"{field}_{key}"] for key in keys}
 
 
+def _links(values: Any) -> dict[str, str | None]:
+    def href(collection: str, item: str | None) -> str | None:
+        return None if item is None else f"/v1/{collection}/{item}"
+
+    return {
+        "self": href("metrics", values["id"]),
+        "measure": href("measures", values["measure"]),
+        "population": href("populations", values["population"]),
+        "report": href("reports", values["report_id"]),
+        "destination": href("destinations", values["destination_id"]),
+        "period": href("periods", values["period_id"]),
+    }
+
+
 def metric_document(
     row: Any, citations: list[dict[str, Any]], checks: list[str], country_match: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -190,6 +206,7 @@ def metric_document(
         **{key: match.get(key) for key in COUNTRY_MATCH_KEYS},
         "citations": citations,
         "checks": checks,
+        "links": _links(values),
     }
     return {name: computed[name] if name in computed else values[name] for name in METRIC_KEYS}
 
@@ -221,9 +238,9 @@ def _embedded_fields(field: str, *keys: str) -> dict[str, Callable[[dict[str, An
     return {f"{field}_{key}": getter(key) for key in keys}
 
 
-def _joined(key: str) -> Callable[[dict[str, Any]], str]:
-    """Several citations: their quotes (or URLs) joined by a newline, in order."""
-    return lambda doc: "\n".join(c[key] for c in doc["citations"])
+def _joined(key: str) -> Callable[[dict[str, Any]], list[str]]:
+    """Several citations: their quotes (or URLs), in order (one cell, as every list in a CSV cell)."""
+    return lambda doc: [c[key] for c in doc["citations"]]
 
 
 METRIC_CSV: dict[str, Callable[[dict[str, Any]], Any]] = {

@@ -177,6 +177,7 @@ class DestinationEntry(_Entry):
     code: CountryCode | None = None
     membership: Membership | None = None
     note: Text | None = None
+    aliases: list[Text] = Field(default_factory=list)
     members: list[MemberEntry] = Field(default_factory=list)
 
     def broken_rules(self) -> Iterator[Broken]:

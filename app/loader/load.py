@@ -28,6 +28,7 @@ TABLE_ORDER = (
     "periods",
     "destinations",
     "destination_members",
+    "destination_aliases",
     "measures",
     "populations",
     "metrics",

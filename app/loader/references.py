@@ -110,6 +110,27 @@ def check_destination_codes(problems: Problems, destinations: Sequence[tuple[Des
             )
 
 
+def check_destination_aliases(problems: Problems, destinations: Sequence[tuple[DestinationEntry, LineDict]]) -> None:
+    """An alias names one destination: no two share one (case-insensitively), and none repeats another's
+    name, label or code (a name must resolve to one place, never by a guess)."""
+    owners: dict[str, set[str]] = {}
+    for destination, _ in destinations:
+        for name in (destination.name, destination.label, destination.code or "", *destination.aliases):
+            if name:
+                owners.setdefault(name.casefold(), set()).add(destination.id)
+    for destination, item in destinations:
+        for alias in destination.aliases:
+            others = owners[alias.casefold()] - {destination.id}
+            if others:
+                problems.add(
+                    "destinations.yaml",
+                    f"alias {alias!r} also names {', '.join(sorted(others))}",
+                    line=item.key_lines.get("aliases"),
+                    entry=destination.id,
+                    field="aliases",
+                )
+
+
 def check_metric_defaults(problems: Problems, document: LineDict, known: Known) -> None:
     """metrics.yaml's top-level `report` and `source`, which entries fall back on."""
     for key, value, ids in (

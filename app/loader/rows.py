@@ -65,7 +65,7 @@ def seed_tables(
         "periods": [{**period.model_dump(), "kind": period.kind.value} for period in periods],
         "destinations": [
             {
-                **destination.model_dump(exclude={"members"}),
+                **destination.model_dump(exclude={"members", "aliases"}),
                 "kind": destination.kind.value,
                 "membership": destination.membership.value if destination.membership else None,
             }
@@ -75,6 +75,11 @@ def seed_tables(
             {**member.model_dump(mode="json"), "group_id": destination.id, "position": position}
             for destination in destinations
             for position, member in enumerate(destination.members, start=1)
+        ],
+        "destination_aliases": [
+            {"alias": alias, "destination_id": destination.id}
+            for destination in destinations
+            for alias in destination.aliases
         ],
         "measures": [measure.model_dump() for measure in measures],
         "populations": _parents_first([population.model_dump() for population in populations]),

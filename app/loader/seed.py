@@ -16,6 +16,7 @@ from app.loader.references import (
     Known,
     check_attributions,
     check_declarations,
+    check_destination_aliases,
     check_destination_codes,
     check_metric,
     check_metric_defaults,
@@ -74,6 +75,7 @@ def read_seed(seed_dir: Path) -> SeedDataset:
     check_attributions(problems, attributions, known)
     check_populations(problems, populations)
     check_destination_codes(problems, destinations)
+    check_destination_aliases(problems, destinations)
     if metrics_document is not None:
         check_metric_defaults(problems, metrics_document, known)
     metric_table, citation_table = _metric_tables(problems, metrics, known)

@@ -90,4 +90,4 @@ def test_csv_matches_json(client: TestClient) -> None:
     assert [r["id"] for r in rows] == [c["id"] for c in page]
     for row, check in zip(rows, page, strict=True):
         assert row["status"] == check["status"] and row["arithmetic"] == check["arithmetic"]
-        assert row["metrics"].split() == [f"{m['metric_id']}:{m['role']}" for m in check["metrics"]]
+        assert row["metrics"].split(" | ") == [f"{m['metric_id']}:{m['role']}" for m in check["metrics"]]

@@ -63,7 +63,7 @@ def test_problem_shape(client: TestClient, method: str, url: str, status: int, p
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
     assert set(body) >= {"type", "title", "status", "detail", "errors"}
-    assert body["status"] == status and body["type"].startswith("https://") and body["title"] and body["detail"]
+    assert body["status"] == status and body["type"].startswith("/problems/") and body["title"] and body["detail"]
     if param is not None:
         assert param in [e["name"] for e in body["errors"]], body
         assert all(set(e) == {"name", "in", "reason"} for e in body["errors"])

@@ -29,7 +29,9 @@ def test_filter_by_who_states_the_figure(client: TestClient) -> None:
     both = client.get("/v1/metrics?attributed_to=following-survey,ccp-org-dept-mps-2006-02").json()["total"]
     assert both == 22
     assert client.get("/v1/metrics?attributed_to=epoch-times-2006-05-03").json()["total"] == 9
-    assert client.get("/v1/metrics?attributed_to=nobody").json()["total"] == 0
+    unknown = client.get("/v1/metrics?attributed_to=nobody")  # a typo is a 400 naming the ids, not "no data"
+    assert unknown.status_code == 400
+    assert "following-survey" in unknown.json()["detail"]
 
 
 def test_attributions_are_a_collection_with_their_counts(client: TestClient) -> None:

@@ -216,8 +216,6 @@ def test_sort_period_and_destination(client: TestClient) -> None:
         ),
         ("period=1985-1990", ["emigrated-1985-1990"]),
         ("report=ccp-org-dept-mps-2006-02&unit=USD", ["import-export-trade-volume", "senior-cadre-family-assets"]),
-        ("report=no-such-report", []),
-        ("destination=no-such-place", []),
         ("q=nordic", ["nordic-emigrated-1985-2005", "nordic-immigration-cases-1985-2005"]),
         ("q=NORDIC", ["nordic-emigrated-1985-2005", "nordic-immigration-cases-1985-2005"]),
         ("q=US%24600", ["senior-cadre-family-asset-owners", "senior-cadre-family-assets"]),

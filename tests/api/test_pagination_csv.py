@@ -142,7 +142,7 @@ def test_metrics_csv_round_trips_to_the_json_values(client: TestClient) -> None:
             assert row[key] == _json_cell(doc[key]), (doc["id"], key)
         assert row["destination_id"] == _json_cell(doc["destination"] and doc["destination"]["id"])
         assert row["period_iso"] == _json_cell(doc["period"] and doc["period"]["iso"])
-        assert row["quote"].split("\n") == [c["quote"] for c in doc["citations"]]
+        assert row["quote"].split(" | ") == [c["quote"] for c in doc["citations"]]
         assert int(row["citation_count"]) == len(doc["citations"])
         if row["lower"]:
             assert int(row["lower"]) == doc["lower"]

@@ -21,7 +21,16 @@ from sqlalchemy import Connection, and_, func, or_, select, true
 from app import migrations
 from app.api.filters import FilterContext, MetricQuery, conditions, order_by
 from app.api.pagination import TOTAL_BOUND
-from app.api.queries import citation_table, measure_table, metric_table, period_table, population_table
+from app.api.queries import (
+    citation_table,
+    destination_alias_table,
+    destination_member_table,
+    destination_table,
+    measure_table,
+    metric_table,
+    period_table,
+    population_table,
+)
 from app.api.routes.metrics import bounded_total, listing
 from app.config import Settings
 from app.db import make_engine
@@ -124,7 +133,29 @@ def _reference(conn: Connection, query: dict[str, Any]) -> list[str]:
         quoted = select(citation_table.c.id).where(
             citation_table.c.metric_id == m.id, func.lower(citation_table.c.quote).like(pattern, escape="\\")
         )
-        where.append(or_(*(func.lower(f).like(pattern, escape="\\") for f in fields), quoted.exists()))
+        # The destination's name, label, aliases and member names (issue 14: `q=usa`, `q=germany`).
+        places = [
+            select(destination_table.c.id).where(
+                destination_table.c.id == m.destination_id, func.lower(column).like(pattern, escape="\\")
+            )
+            for column in (destination_table.c.name, destination_table.c.label)
+        ]
+        places += [
+            select(table.c[key]).where(
+                table.c[key] == m.destination_id, func.lower(table.c[name]).like(pattern, escape="\\")
+            )
+            for table, key, name in (
+                (destination_alias_table, "destination_id", "alias"),
+                (destination_member_table, "group_id", "name"),
+            )
+        ]
+        where.append(
+            or_(
+                *(func.lower(f).like(pattern, escape="\\") for f in fields),
+                quoted.exists(),
+                *(place.exists() for place in places),
+            )
+        )
     statement = (
         select(m.id)
         .select_from(metric_table)

@@ -70,12 +70,9 @@ def _expected_page(everything: list[dict[str, Any]], query: dict[str, Any], para
         page = everything[offset : offset + limit]
         links = page_links(request, len(everything), limit, offset)
     else:
-        if query.get("sort") in (None, "id"):
-            start = len([i for i in ids if i <= after])
-            earlier = [i for i in ids if i <= after][::-1][: limit + 1]
-        else:
-            start = ids.index(after) + 1 if after in ids else len(ids)
-            earlier = ids[:start][::-1][: limit + 1]
+        # In every order: the rows after the cursor's place; none when it is not among them (issue 14).
+        start = ids.index(after) + 1 if after in ids else len(ids)
+        earlier = ids[:start][::-1][: limit + 1]
         following = everything[start + offset :]
         page = following[:limit]
         last = page[-1]["id"] if len(following) > limit else None

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
+from tests.api.conftest import no_regex_in_400s
 
 PROBLEM_JSON = "application/problem+json"
 # What a problem body must never carry: a traceback, a source path, markup a browser would run.
@@ -116,4 +117,5 @@ class Server:
 def client(db_url: str) -> Iterator[TestClient]:
     """An in-process client per backend over the session's loaded database (see tests/conftest.py)."""
     with TestClient(create_app(Settings(database_url=db_url)), raise_server_exceptions=False) as test_client:
+        test_client.event_hooks = {"request": [], "response": [no_regex_in_400s]}
         yield test_client

@@ -1,12 +1,13 @@
 """Bounded work per request: a statement timeout and a pool-wait timeout answer 503 problem+json (never
-500, never a hang); request size limits answer 413/414/431 problem+json; uvicorn's concurrency limit
-answers 503 under overload. The timeouts are forced deterministically: the statement the app sends is
-swapped for one that never ends, and the pool's only connection is held by the test.
+500, never a hang); request size limits answer 413/414/431 problem+json; the app's concurrency limit
+answers 503 problem+json under overload. The timeouts are forced deterministically: the statement the app
+sends is swapped for one that never ends, and the pool's only connection is held by the test.
 """
 
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -96,7 +97,8 @@ def sqlite_client(sqlite_url: str) -> Iterator[TestClient]:
         ("GET", "/v1/metrics", {f"x-h{i}": "x" * 100 for i in range(90)}, None, 431),
         ("GET", "/v1/metrics", {}, b"x" * 100, 413),
         ("GET", "/v1/metrics", {"transfer-encoding": "chunked"}, iter([b"x"]), 413),
-        ("POST", "/v1/metrics", {}, b"{}", 413),
+        ("POST", "/v1/metrics", {}, b"{}", 405),
+        ("DELETE", "/v1/metrics/canada-emigrated-1985-2005", {"transfer-encoding": "chunked"}, iter([b"x"]), 405),
         ("GET", "/v1/metrics?limit=1", {"content-length": "0"}, None, 200),
         ("GET", "/v1/metrics?q=" + "x" * 200, {"x-padding": "x" * 4000}, None, 200),
     ],
@@ -107,7 +109,8 @@ def sqlite_client(sqlite_url: str) -> Iterator[TestClient]:
         "many headers",
         "body",
         "chunked body",
-        "POST body",
+        "POST body: the method is wrong first",
+        "DELETE chunked body",
         "empty body",
         "under the limits",
     ],
@@ -119,6 +122,8 @@ def test_request_size_limits(
     assert response.status_code == status, response.text[:300]
     if status >= 400:
         assert problem_violations(status, response.headers["content-type"], response.content) == []
+    if status == 405:
+        assert response.headers["allow"] == "GET, HEAD"
 
 
 def _raw_request(port: int, request: bytes, timeout_s: float = 10) -> bytes:
@@ -159,29 +164,57 @@ def test_limits_with_a_real_uvicorn(sqlite_url: str, tmp_path: Path) -> None:
         assert server.process.poll() is None
 
 
-def test_concurrency_limit_answers_503_under_overload(sqlite_url: str, tmp_path: Path) -> None:
-    """uvicorn --limit-concurrency N: with N connections open, a further request gets 503 at once."""
+def test_over_the_concurrency_limit_a_request_gets_503_problem_json_at_once(sqlite_url: str) -> None:
+    """MAX_CONCURRENT_REQUESTS=2: with two requests held inside the app (their first query waits on a gate), a
+    third gets 503 problem+json with Retry-After at once; /health/live is still answered; then all is served."""
+    app = create_app(Settings(database_url=sqlite_url, max_concurrent_requests=2, retry_after_s=7))
+    engine = app.state.engine
+    gate, arrived = threading.Event(), threading.Semaphore(0)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def held(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "FROM dataset" in statement and not gate.is_set():
+            arrived.release()
+            gate.wait(10)
+
+    with TestClient(app, raise_server_exceptions=False) as client, ThreadPoolExecutor(max_workers=2) as pool:
+        try:
+            held_requests = [pool.submit(client.get, "/v1/metrics", params={"limit": i + 1}) for i in range(2)]
+            for _ in range(2):
+                assert arrived.acquire(timeout=10), "the two requests did not reach the database"
+            started = time.monotonic()
+            overloaded = client.get("/v1/sources")
+            elapsed = time.monotonic() - started
+            live = client.get("/health/live")
+        finally:
+            gate.set()
+        assert [f.result(timeout=10).status_code for f in held_requests] == [200, 200]
+        assert client.get("/v1/sources").status_code == 200
+    event.remove(engine, "before_cursor_execute", held)
+    assert overloaded.status_code == 503, overloaded.text
+    assert problem_violations(503, overloaded.headers["content-type"], overloaded.content) == []
+    assert overloaded.headers["retry-after"] == "7"
+    assert overloaded.json()["type"] == "/problems/overloaded"
+    assert live.status_code == 200
+    print(f"\nconcurrency limit 2: 503 problem+json in {elapsed * 1000:.1f} ms with 2 requests in progress")
+    assert elapsed < 2
+
+
+def test_idle_connections_do_not_count_against_the_limit(sqlite_url: str, tmp_path: Path) -> None:
+    """`cadre-data serve --limit-concurrency 8` limits requests in progress, not connections: with 8 idle
+    connections open (uvicorn's own limit answered those with text/plain 503s) a request is served."""
     limit = 8
     with Server(sqlite_url, tmp_path, "--limit-concurrency", str(limit)) as server:
         server.wait_ready()
         idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(limit)]
         try:
             time.sleep(0.3)  # let the server accept them all
-            started = time.monotonic()
-            overloaded = httpx.get(server.base + "/v1/metrics", timeout=10)
-            elapsed = time.monotonic() - started
+            response = httpx.get(server.base + "/v1/metrics", timeout=10)
         finally:
             for sock in idle:
                 sock.close()
-        assert overloaded.status_code == 503, overloaded.text
-        assert elapsed < 2
-        deadline = time.monotonic() + 10
-        while (status := httpx.get(server.base + "/v1/metrics", timeout=10).status_code) == 503:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        assert status == 200
+        assert response.status_code == 200, response.text
         assert server.process.poll() is None
-    print(f"\nlimit-concurrency {limit}: 503 in {elapsed * 1000:.1f} ms with {limit} connections open; 200 after")
 
 
 def test_more_concurrent_requests_than_connections_do_not_starve_the_pool(db_url: str, tmp_path: Path) -> None:

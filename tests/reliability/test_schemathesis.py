@@ -6,9 +6,12 @@ at least once, and every >= 400 answer is a safe problem+json document (the cust
 
 Rules the schema cannot say (JSON Schema has no cross-parameter constraints) are documented in the
 parameter descriptions and answered 400 by the API: `value_min` <= `value_max`, `from` <= `to`, a date
-must exist (2005-02-30 matches the pattern), and `after` (keyset paging) goes with the default order
-only. Schema-valid requests that break them are not valid requests, so the `before_call` hook below
-repairs them in generated *positive* cases only; negative cases are untouched.
+must exist (2005-02-30 matches the pattern), `after` (keyset paging) goes with the default order
+only, and an id in report/measure/population/period/destination, or a name in `country`, must be one the
+loaded dataset holds (else a 400 that says which are: a typo must not look like "no data"). Schema-valid
+requests that break them are not valid requests, so the `before_call` hook below repairs them in
+generated *positive* cases only (unknown ids and names become the first known one, the ids taken from the
+document's own `examples`); negative cases are untouched.
 """
 
 from __future__ import annotations
@@ -81,12 +84,31 @@ def _integer(value: Any) -> int | None:
         return None
 
 
+KNOWN_IDS: dict[str, list[str]] = {}
+"""Per id-valued parameter of /v1/metrics, the ids its OpenAPI `examples` list (the loaded ones)."""
+
+
+def _repair_ids(query: dict[str, Any]) -> None:
+    for name, known in KNOWN_IDS.items():
+        value = query.get(name)
+        if value is None or not known:
+            continue
+        values = value if isinstance(value, list) else [value]
+        if any(part not in known for v in values for part in str(v).split(",") if part):
+            query[name] = [known[0]] if isinstance(value, list) else known[0]
+    country = query.get("country")
+    if isinstance(country, str) and not (len(country) == 2 and country.isascii() and country.isalpha()):
+        query["country"] = "SG"
+
+
 @schemathesis.hook("before_call")
 def _repair_positive(context: Any, case: Any, kwargs: Any) -> None:
     meta = case.meta
     if meta is None or meta.generation.mode != GenerationMode.POSITIVE or not isinstance(case.query, dict):
         return
     query = case.query
+    if case.path in ("/v1/metrics", "/v1/metrics.csv"):
+        _repair_ids(query)
     for name in ("from", "to"):
         value = query.get(name)
         if isinstance(value, str) and len(value) == 10 and _real_date(value, end=False) is None:
@@ -108,6 +130,10 @@ def _repair_positive(context: Any, case: Any, kwargs: Any) -> None:
 
 def test_schemathesis_finds_no_failure(db_url: str) -> None:
     app = create_app(Settings(database_url=db_url))
+    for param in app.openapi()["paths"]["/v1/metrics"]["get"]["parameters"]:
+        if "examples" in param and isinstance(param["examples"], dict):
+            KNOWN_IDS[param["name"]] = sorted(param["examples"])
+    assert set(KNOWN_IDS) == {"report", "attributed_to", "measure", "population", "period", "destination"}, KNOWN_IDS
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=SchemathesisConfig.from_dict(CONFIG))
     operations = {f"{method.upper()} {path}" for path, item in app.openapi()["paths"].items() for method in item}
 

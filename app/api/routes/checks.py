@@ -13,7 +13,7 @@ from sqlalchemy import Connection, and_, func, select, true
 from starlette.responses import Response
 
 from app.api.collections import Collection
-from app.api.deps import ConnDep, FormatParam, IdList, LimitParam, OffsetParam, split_ids
+from app.api.deps import ConnDep, FormatParam, IdList, OffsetParam, split_ids
 from app.api.formats import Payload, negotiate
 from app.api.pagination import offset_page
 from app.api.queries import check_metric_table, check_table, in_list
@@ -49,7 +49,7 @@ def _documents(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
 
 
 def _csv_row(doc: dict[str, Any]) -> dict[str, Any]:
-    return {**doc, "metrics": " ".join(f"{m['metric_id']}:{m['role']}" for m in doc["metrics"])}
+    return {**doc, "metrics": [f"{m['metric_id']}:{m['role']}" for m in doc["metrics"]]}
 
 
 def check_documents(conn: Connection, check_id: str | None) -> list[dict[str, Any]]:
@@ -73,17 +73,40 @@ CHECKS = Collection(
 )
 
 
+StatusParam = Annotated[list[CheckStatus] | None, Query(description="pass, warn, fail or info; repeatable.")]
+KindParam = Annotated[
+    list[CheckKind] | None, Query(description="sum, subset, ratio, coverage or restatement; repeatable.")
+]
+
+
+def _selected(status: list[CheckStatus] | None, kind: list[CheckKind] | None, metric: list[str] | None) -> Any:
+    """The checks the filters keep, in declaration order."""
+    conds = []
+    if status:
+        conds.append(in_list(check_table.c.status, sorted({s.value for s in status})))
+    if kind:
+        conds.append(in_list(check_table.c.kind, sorted({k.value for k in kind})))
+    metric_ids = split_ids(metric)
+    if metric_ids:
+        conds.append(taking_part(metric_ids))
+    return select(check_table).where(and_(true(), *conds)).order_by(check_table.c.position, check_table.c.id)
+
+
+def _every_check(conn: Connection, query: Any) -> Payload:
+    docs = _documents(conn, list(conn.execute(query)))
+    return Payload(document=None, csv_rows=lambda: (_csv_row(d) for d in docs), csv_columns=CHECKS.columns)
+
+
 @CHECKS.list_route()
 def read_checks(
     request: Request,
     conn: ConnDep,
-    status: Annotated[list[CheckStatus] | None, Query(description="pass, warn, fail or info; repeatable.")] = None,
-    kind: Annotated[
-        list[CheckKind] | None,
-        Query(description="sum, subset, ratio, coverage or restatement; repeatable."),
-    ] = None,
+    status: StatusParam = None,
+    kind: KindParam = None,
     metric: IdList = None,
-    limit: LimitParam = 100,
+    limit: Annotated[
+        int, Query(ge=1, le=1000, description="Page size (1-1000), JSON only: CSV is every check the filters keep.")
+    ] = 100,
     offset: OffsetParam = 0,
     format: FormatParam = None,
 ) -> Response:
@@ -97,22 +120,22 @@ def read_checks(
     """
     fmt = negotiate(request, format)
 
+    query = _selected(status, kind, metric)
+
     def build(conn: Connection) -> Payload:
-        conds = []
-        if status:
-            conds.append(in_list(check_table.c.status, sorted({s.value for s in status})))
-        if kind:
-            conds.append(in_list(check_table.c.kind, sorted({k.value for k in kind})))
-        metric_ids = split_ids(metric)
-        if metric_ids:
-            conds.append(taking_part(metric_ids))
-        where = and_(true(), *conds)
-        query = select(check_table).where(where).order_by(check_table.c.position, check_table.c.id)
         if fmt == "csv":
-            docs = _documents(conn, list(conn.execute(query)))
-            return Payload(document=None, csv_rows=lambda: (_csv_row(d) for d in docs), csv_columns=CHECKS.columns)
-        total = conn.execute(select(func.count()).select_from(check_table).where(where)).scalar_one()
+            return _every_check(conn, query)
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         docs = _documents(conn, list(conn.execute(query.limit(limit).offset(offset))))
         return offset_page(request, docs, total, limit, offset)
 
     return respond(request, conn, build, fmt=fmt, filename="checks")
+
+
+@CHECKS.csv_route("Every check the filters keep, as CSV, in declaration order (no page).")
+def read_checks_csv(
+    request: Request, conn: ConnDep, status: StatusParam = None, kind: KindParam = None, metric: IdList = None
+) -> Response:
+    """The same checks and columns as `/v1/checks?format=csv`."""
+    query = _selected(status, kind, metric)
+    return respond(request, conn, lambda conn: _every_check(conn, query), fmt="csv", filename="checks")

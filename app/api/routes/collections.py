@@ -14,13 +14,23 @@ from app.api.queries import (
     count_by,
     destination_member_table,
     destination_table,
+    measure_table,
     metric_table,
     period_table,
+    population_table,
     report_source_table,
     report_table,
     source_table,
 )
-from app.schemas import AttributionPublic, DestinationPublic, PeriodPublic, ReportPublic, SourcePublic
+from app.schemas import (
+    AttributionPublic,
+    DestinationPublic,
+    MeasurePublic,
+    PeriodPublic,
+    PopulationPublic,
+    ReportPublic,
+    SourcePublic,
+)
 
 
 def _links(conn: Connection, key: str, value: str) -> dict[str, list[str]]:
@@ -95,6 +105,28 @@ def destination_documents(conn: Connection, destination_id: str | None) -> list[
         }
         for d in every
         if destination_id is None or d["id"] == destination_id
+    ]
+
+
+def measure_documents(conn: Connection, measure_id: str | None) -> list[Document]:
+    query = select(measure_table).order_by(measure_table.c.id)
+    if measure_id is not None:
+        query = query.where(measure_table.c.id == measure_id)
+    counts = count_by(conn, metric_table.c.measure)
+    return [{**row, "metric_count": counts.get(row["id"], 0)} for row in conn.execute(query).mappings()]
+
+
+def population_documents(conn: Connection, population_id: str | None) -> list[Document]:
+    every = conn.execute(select(population_table).order_by(population_table.c.id)).mappings().all()
+    parts: dict[str, list[str]] = {}
+    for row in every:
+        if row["part_of"] is not None:
+            parts.setdefault(row["part_of"], []).append(row["id"])
+    counts = count_by(conn, metric_table.c.population)
+    return [
+        {**row, "parts": parts.get(row["id"], []), "metric_count": counts.get(row["id"], 0)}
+        for row in every
+        if population_id is None or row["id"] == population_id
     ]
 
 
@@ -188,5 +220,32 @@ DESTINATIONS = Collection(
     ),
     csv_row=destination_csv_row,
 )
-SIMPLE = (SOURCES, REPORTS, ATTRIBUTIONS, PERIODS, DESTINATIONS)
+MEASURES = Collection(
+    "measures",
+    "measure",
+    "Measures: what a figure counts",
+    MeasurePublic,
+    measure_documents,
+    list_summary="List measures",
+    list_description="What the figures count (the `measure=` filter's ids), with how many figures use each.",
+    item_summary="One measure",
+    item_description="One measure: its label in the source's words and how many figures count it.",
+    id_example="emigrated",
+)
+POPULATIONS = Collection(
+    "populations",
+    "population",
+    "Populations: whose figures",
+    PopulationPublic,
+    population_documents,
+    list_summary="List populations",
+    list_description=(
+        "Whose figures (the `population=` filter's ids); `part_of` names the population one is a subset of, "
+        'as the source says ("Among them ...").'
+    ),
+    item_summary="One population",
+    item_description="One population: its label, the population it is part of and its own parts.",
+    id_example="senior_cadre_spouses_children",
+)
+SIMPLE = (SOURCES, REPORTS, ATTRIBUTIONS, PERIODS, DESTINATIONS, MEASURES, POPULATIONS)
 """Registered in app.api.routes, in this order: a new small collection is one entry here."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -12,10 +13,13 @@ from starlette.responses import Response
 from app.api.collections import Collection
 from app.api.deps import ConnDep, FormatParam
 from app.api.filters import (
+    CSV_WHOLE_SET,
     FilterContext,
+    MetricFilters,
     MetricQuery,
     after_cursor,
     conditions,
+    facet_counts,
     order_by,
     reversed_order,
     sort_keys,
@@ -36,9 +40,9 @@ from app.api.queries import (
 from app.api.representation import respond
 from app.api.stored import csv_body, json_fragment, json_page
 from app.errors import ApiProblem, problem_responses
-from app.schemas import MetricPublic
+from app.schemas import MetricPage, MetricPublic
 
-METRICS = Collection("metrics", "metric", "The figures", MetricPublic, list_summary="List figures")
+METRICS = Collection("metrics", "metric", "The figures", MetricPublic, page=MetricPage, list_summary="List figures")
 
 
 @METRICS.list_route("A page of figures (JSON envelope), or every matching figure as CSV.")
@@ -52,18 +56,19 @@ def read_metrics(
     sort, limit, offset, after = query.sort, query.limit, query.offset, query.after
 
     def build(conn: Connection) -> Payload:
+        if fmt == "csv":
+            return _every_figure(conn, query)
         context = FilterContext(conn)
         conds = conditions(query, context)
         where = and_(true(), *conds)
         matched = context.country_match
-        if fmt == "csv":
-            stored = conn.execute(
-                listing(rep.csv_head, rep.csv_tail, metric_table.c.destination_id)
-                .where(where)
-                .order_by(*order_by(sort))
-            )
-            cells = [(head, tail, matched.get(d) if d else None) for head, tail, d in stored]
-            return Payload(document=None, csv_body=lambda: csv_body(cells))
+
+        def with_facets(envelope: dict[str, Any]) -> dict[str, Any]:
+            """The page's envelope, with `facets` counted over every page when asked."""
+            if query.facet:
+                envelope["facets"] = facet_counts(conn, list(query.facet), where)
+            return envelope
+
         total, exact = bounded_total(conn, where) if conds else (_loaded_count(conn), True)
         few = bool(conds) and exact and conn.dialect.name == "sqlite"  # PostgreSQL's statistics tell it
         page = listing(metric_table.c.id, metric_table.c.destination_id, rep.document).where(where)
@@ -71,10 +76,12 @@ def read_metrics(
             rows = conn.execute(page.order_by(*order_by(sort, few)).limit(limit + 1).offset(offset)).all()
             more, rows = len(rows) > limit, rows[:limit]
             links = page_links(request, total, limit, offset, more)
-            return _page(rows, matched, page_document([], total, limit, offset, links, exact), links)
+            return _page(rows, matched, with_facets(page_document([], total, limit, offset, links, exact)), links)
         if sort in (None, "id"):
-            after_it: ColumnElement[bool] = metric_table.c.id > after
-            back = listing(metric_table.c.id).where(where, metric_table.c.id <= after)
+            # A cursor that is not among the filtered figures: nothing comes after it (as documented).
+            held = _holds(conn, where, after)
+            after_it: ColumnElement[bool] = metric_table.c.id > after if held else false()
+            back = listing(metric_table.c.id).where(where, *([metric_table.c.id <= after] if held else []))
             earlier_q = back.order_by(metric_table.c.id.desc())
         else:
             # Keyset in any order: the cursor row's sort values, then the rows beyond them (index range scans).
@@ -92,9 +99,33 @@ def read_metrics(
         earlier: list[str] = list(conn.execute(earlier_q.limit(limit + 1)).scalars())
         more, rows = len(rows) > limit, rows[:limit]
         links = keyset_links(request, earlier, after, limit, offset, rows[-1].id if more else None)
-        return _page(rows, matched, page_document([], total, limit, offset, links, exact), links)
+        return _page(rows, matched, with_facets(page_document([], total, limit, offset, links, exact)), links)
 
     return respond(request, conn, build, fmt=fmt, filename="metrics")
+
+
+@METRICS.csv_route("Every figure the filters select, as CSV, in the `sort` order (no page: " + CSV_WHOLE_SET + ")")
+def read_metrics_csv(request: Request, conn: ConnDep, query: Annotated[MetricFilters, Query()]) -> Response:
+    """The same figures and columns as `/v1/metrics?format=csv`."""
+    return respond(request, conn, lambda conn: _every_figure(conn, query), fmt="csv", filename="metrics")
+
+
+def _every_figure(conn: Connection, query: MetricFilters) -> Payload:
+    """The CSV of every figure the filters select, joined from the stored rows, in the `sort` order."""
+    context = FilterContext(conn)
+    where = and_(true(), *conditions(query, context))
+    matched = context.country_match
+    stored = conn.execute(
+        listing(rep.csv_head, rep.csv_tail, metric_table.c.destination_id).where(where).order_by(*order_by(query.sort))
+    )
+    cells = [(head, tail, matched.get(d) if d else None) for head, tail, d in stored]
+    return Payload(document=None, csv_body=lambda: csv_body(cells))
+
+
+def _holds(conn: Connection, where: ColumnElement[bool], metric_id: str) -> bool:
+    """Whether the figure `metric_id` is among those `where` keeps."""
+    found = conn.execute(listing(metric_table.c.id).where(where, metric_table.c.id == metric_id)).first()
+    return found is not None
 
 
 rep = representation_table.c
@@ -114,6 +145,18 @@ def _page(
 ) -> Payload:
     fragments = (json_fragment(r.document, matched.get(r.destination_id) if r.destination_id else None) for r in rows)
     return Payload(document=None, json_body=json_page(fragments, render_json(envelope)), links=links)
+
+
+def _close_ids(conn: Connection, metric_id: str) -> list[str]:
+    """Up to three ids close to `metric_id`, among those sharing its first four characters (an index range, so
+    a million figures cost no more than a few) or, for a short id, all of them."""
+    if not (metric_id.isascii() and metric_id.replace("-", "").replace("_", "").isalnum()):
+        return []
+    query = select(metric_table.c.id).order_by(metric_table.c.id).limit(2000)
+    if len(metric_id) >= 4:
+        query = query.where(metric_table.c.id >= metric_id[:4], metric_table.c.id < metric_id[:4] + "\x7f")
+    ids = list(conn.execute(query).scalars())
+    return difflib.get_close_matches(metric_id.lower(), ids, n=3, cutoff=0.6)
 
 
 def _loaded_count(conn: Connection) -> int:
@@ -136,7 +179,7 @@ def bounded_total(conn: Connection, where: ColumnElement[bool]) -> tuple[int, bo
     response_model=MetricPublic,
     responses={
         200: {"content": response_content(), "description": "The figure."},
-        **problem_responses(400, 404, 503),
+        **problem_responses(400, 404, 406, 503),
     },
 )
 def read_metric(
@@ -158,7 +201,9 @@ def read_metric(
     def build(conn: Connection) -> Payload:
         row = conn.execute(metric_select().where(metric_table.c.id == metric_id)).first()
         if row is None:
-            raise ApiProblem(404, "not-found", "No metric with this id.", title="Not found")
+            close = _close_ids(conn, metric_id)
+            hint = f" Did you mean {' or '.join(close)}?" if close else " See /v1/metrics for every id."
+            raise ApiProblem(404, "not-found", "No metric with this id." + hint, title="Not found")
         docs = metric_documents(conn, [row])
         return Payload(document=docs[0], csv_rows=lambda: metric_csv_rows(docs), csv_columns=METRIC_CSV_COLUMNS)
 
