@@ -225,10 +225,15 @@ def errors() -> str:
     answer = get(uncached, headers={f"X-Big-{i}": "a" * 15000 for i in range(8)})
     expect(answer.status == 431, f"120 KiB of headers: {answer.status}")
     answer.problem()
-    for size in (10, 5000):  # the app refuses a small body; nginx a large one, unread
-        answer = get("/v1/metrics", method="POST", body=b"x" * size, headers={"Content-Type": "text/plain"})
+    for size in (10, 5000):  # a GET with a body: the app refuses a small one; nginx a large one, unread
+        # An uncached URL: the proxy's cache would answer a GET it holds without reading the body.
+        answer = get(f"/v1/metrics?limit=1&offset={size}", method="GET", body=b"x" * size)
         expect(answer.status == 413, f"{size}-byte body: {answer.status}")
         answer.problem()
+    # Another method with a body: the method is the first thing wrong (405 with Allow), not the body.
+    answer = get("/v1/metrics", method="POST", body=b"x" * 10, headers={"Content-Type": "text/plain"})
+    expect(answer.status == 405 and "GET" in answer.headers.get("allow", ""), f"POST with a body: {answer.status}")
+    answer.problem()
     reply = raw(b"GARBAGE\r\n\r\n")
     head, _, body = reply.partition(b"\r\n\r\n")
     expect(head.startswith(b"HTTP/1.1 400") and PROBLEM.encode() in head, repr(reply[:300]))
@@ -240,7 +245,7 @@ def errors() -> str:
     answer = get("/v1/metrics", method="DELETE")
     expect(answer.status == 405, f"DELETE: {answer.status}")
     answer.problem()
-    return "414 x2, 431 x2, 413 x2, 400, 404 x2, 405"
+    return "414 x2, 431 x2, 413 x2, 405 (POST with a body), 400, 404 x2, 405"
 
 
 @check("proxy cache: HIT, byte-identical, same ETag; conditional GET 304 from the proxy")
@@ -307,23 +312,29 @@ def scale_up() -> str:
     return f"3 replicas answered (within {took:.1f} s of healthy)"
 
 
-def _no_failure(answers: list[Answer], what: str) -> str:
-    failed = [a for a in answers if a.status != 200]
-    slowest = max(a.seconds for a in answers)
+def _no_failure(answers: list[Answer], what: str, cut_allowed: int = 0) -> str:
+    """No failed request; with `cut_allowed`, up to that many answers cut mid-body are tolerated: a replica
+    killed with SIGKILL while it writes a response loses it, and no proxy can retry a response it has begun
+    to send. A refused connection, a 5xx, a timeout or a slow answer still fails."""
+    cut = [a for a in answers if a.status == 0 and a.body.startswith(b"IncompleteRead")]
+    failed = [a for a in answers if a.status != 200 and a not in cut[:cut_allowed]]
+    slowest = max(a.seconds for a in answers if a.status == 200)
     sample = [(a.status, a.body[:80]) for a in failed[:3]]
     expect(not failed, f"{what}: {len(failed)} of {len(answers)} failed: {sample}")
     expect(slowest < 1.0, f"{what}: slowest request {slowest:.2f} s")
-    return f"{len(answers)} requests, 0 failed, slowest {slowest * 1000:.0f} ms"
+    tolerated = f", {len(cut)} cut in flight by the kill" if cut else ""
+    return f"{len(answers)} requests, 0 failed{tolerated}, slowest {slowest * 1000:.0f} ms"
 
 
-@check("a replica killed under a request loop: no failed request, none slower than 1 s")
+@check("a replica killed under a request loop: no failed request (but any it was answering), none slower than 1 s")
 def kill_one() -> str:
     victim = containers("api")[0]
     answers = loop(lambda i: "/health/ready", 6, lambda: docker("kill", victim) and None, 2)
     expect(len(containers("api")) == 3, "compose lost track")
     state = docker("inspect", "--format", "{{.State.Status}}", victim).strip()
     expect(state == "exited", f"killed replica is {state}")
-    return _no_failure(answers, "kill") + " (the killed replica stays down: a manual stop)"
+    # At most the loop's 6 concurrent requests can be on the victim when it dies.
+    return _no_failure(answers, "kill", cut_allowed=6) + " (the killed replica stays down: a manual stop)"
 
 
 @check("scale 3 -> 1 under a request loop: no failed request, none slower than 1 s")
