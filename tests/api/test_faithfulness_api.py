@@ -5,6 +5,7 @@ the OpenAPI description and `/` does not state the report's authorship as fact."
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from pathlib import Path
@@ -105,6 +106,8 @@ def _texts(client: TestClient) -> dict[str, str]:
         "seed/README.md": (ROOT / "seed" / "README.md").read_text(encoding="utf-8"),
         "OpenAPI description": doc["info"]["description"],
         "/": client.get("/").json()["description"],
+        # The home page a person reads, its text without the markup.
+        "/ (page)": html.unescape(re.sub(r"<[^>]+>", " ", client.get("/?format=html").text)),
     }
 
 
