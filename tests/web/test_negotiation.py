@@ -183,3 +183,11 @@ def test_accept_picks_the_offered_format_with_the_highest_q(client, path, accept
     response = client.get(path, headers={"accept": accept})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(expected), (accept, response.headers["content-type"])
+
+
+def test_a_figure_page_says_who_states_the_figure(client) -> None:  # type: ignore[no-untyped-def]
+    document = client.get("/v1/metrics/canada-emigrated-1985-2005").json()
+    page = client.get("/v1/metrics/canada-emigrated-1985-2005?format=html").text
+    assert document["attributed_to"] == "following-survey"
+    assert 'id="stated-by"><a href="/v1/attributions/following-survey">' in page
+    assert document["attribution_quote"] in page.replace("&#39;", "'")
