@@ -230,6 +230,13 @@ class Metric(SQLModel, table=True):
     attribution_quote: str | None = Field(default=None, description="The verbatim words that attribute it.")
     attribution_note: str | None = None
     note: str | None = None
+    period_dates: str | None = Field(
+        default=None,
+        description=(
+            "The period's `start_date/end_date` (ISO 8601), copied from periods by the loader: `sort=period` reads "
+            "an index of metrics (text order is the dates' order). Derived, so not in the Data Package."
+        ),
+    )
 
 
 class Citation(SQLModel, table=True):
@@ -259,6 +266,8 @@ class MetricRepresentation(SQLModel, table=True):
 DERIVED_TABLES = ("metric_representations",)
 """Rendered by the loader from the other tables (the API's own bytes): not data of their own, so not in the
 Data Package."""
+DERIVED_COLUMNS = {"metrics": ("period_dates",)}
+"""Columns the loader copies from another table (for an index): not in the Data Package either."""
 
 
 class Dataset(SQLModel, table=True):

@@ -49,7 +49,7 @@ SORT_KEYS = {
     "lower": (metric_table.c.lower,),
     "upper": (metric_table.c.upper,),
     "destination": (metric_table.c.destination_id,),
-    "period": (period_table.c.start_date, period_table.c.end_date),
+    "period": (metric_table.c.period_dates,),
     "unit": (metric_table.c.unit,),
     "measure": (metric_table.c.measure,),
 }
@@ -481,7 +481,7 @@ def order_by(sort: str | None, few: bool = False) -> list[Any]:
     for column, desc in sort_keys(sort):
         expression = _unindexed(column) if few else column
         # Nulls last, either way: `(c IS NULL), c` is what migration 0007's order indexes hold.
-        if _nullable(column):
+        if is_nullable(column):
             keys.append(expression.is_(None))
         keys.append(expression.desc() if desc else expression.asc())
     keys.append(_unindexed(metric_table.c.id).asc() if few else metric_table.c.id.asc())
@@ -501,8 +501,8 @@ def _unindexed(column: Any) -> Any:
     return literal_column(f"+{column.table.name}.{column.name}")
 
 
-def _nullable(column: Any) -> bool:
-    """A metric column that may be null, or any column of an outer-joined table (a metric without a period)."""
+def is_nullable(column: Any) -> bool:
+    """A metric column that may be null, or any column of an outer-joined table."""
     return column.table is not metric_table or bool(column.nullable)
 
 
@@ -514,7 +514,7 @@ def after_cursor(sort: str | None, values: Sequence[Any], cursor: str) -> Condit
             condition = and_(column.is_(None), condition)
             continue
         beyond = column < value if desc else column > value
-        if _nullable(column):
+        if is_nullable(column):
             beyond = or_(beyond, column.is_(None))
         condition = or_(beyond, and_(column == value, condition))
     return condition
@@ -535,7 +535,7 @@ def reversed_order(sort: str | None) -> list[Any]:
     """order_by(sort), backwards (walking back from a cursor)."""
     keys: list[Any] = []
     for column, desc in sort_keys(sort):
-        if _nullable(column):
+        if is_nullable(column):
             keys.append(column.is_(None).desc())
         keys.append(column.asc() if desc else column.desc())
     keys.append(metric_table.c.id.desc())

@@ -93,7 +93,7 @@ def _valid_rows(problems: Problems, path: Path, known: Known, yaml_ids: set[str]
                 problems, name, metric, known, partial(_same_line, number), [number] * len(metric.citations)
             )
             if len(problems) == before:
-                yield metric_rows(metric, report_id, sources)
+                yield metric_rows(metric, report_id, sources, known)
 
 
 def _same_line(number: int, _field: str) -> int:
