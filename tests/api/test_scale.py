@@ -40,6 +40,7 @@ from app.main import create_app
 from bench.synthetic import write_seed
 from tests.conftest import create_postgres_database, drop_postgres_database, load_seed
 from tests.reliability.test_properties import SETTINGS
+from tests.test_migrations import period_dates_that_differ
 
 N = 20_000
 
@@ -331,6 +332,16 @@ def test_keyset_pages_in_each_order_are_index_range_scans(scale_client: TestClie
                     assert KEYSET_SORTS[sort] in plan or from_cursor, (statement, plan)
     finally:
         engine.dispose()
+
+
+def test_the_bulk_load_copies_each_figures_period_dates(scale_url: str) -> None:
+    """sort=period reads metrics.period_dates: the loader writes the period's own dates there (metrics.jsonl)."""
+    assert period_dates_that_differ(scale_url) == []
+
+
+def test_the_seed_load_copies_each_figures_period_dates(db_url: str) -> None:
+    """The same, from metrics.yaml (the real seed, some figures without a period)."""
+    assert period_dates_that_differ(db_url) == []
 
 
 # --- the trigram search finds what LIKE finds, on the real seed ---------------------------------------
