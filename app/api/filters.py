@@ -278,8 +278,8 @@ class MetricQuery(MetricFilters):
         Field(
             description=(
                 "Keyset paging: only the figures that come after this one in the requested order (none if it is not "
-                "among them). In the default order (id) a page then costs the same however deep it is, where "
-                "`offset` grows with the rows it skips. The `next` and `prev` links carry `after` too; `offset` "
+                "among them). With `sort` on one key, or none, a page then costs the same however deep it is, "
+                "where `offset` grows with the rows it skips. The `next` and `prev` links carry `after` too; `offset` "
                 "still applies, counted from the cursor. JSON only (see `limit`)."
             ),
             examples=["canada-emigrated-1985-2005"],
