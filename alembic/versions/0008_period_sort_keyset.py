@@ -6,7 +6,8 @@
 - Keyset indexes `(column, id)` and `(column DESC, id)`: a page after a cursor is read as a few index range
   scans (equal to the cursor's value with a greater id; beyond its value; the nulls), app/api/keyset.py.
   0007's order indexes lead with `(column IS NULL)`, which neither SQLite nor PostgreSQL can range-scan from a
-  cursor (the OR of a row comparison walked the index from its start, filtering).
+  cursor (the OR of a row comparison walked the index from its start, filtering). They lead with `lower`,
+  `upper` and `destination_id`, so those columns' own indexes (0001) go: the same index count to maintain.
 
 Revision ID: 8b2f6c1d3e58
 Revises: 9d4a7e2b6c05 (0006, which follows 0007 in the chain)
@@ -36,6 +37,9 @@ ORDER_INDEXES = {
     },
 }
 
+PREFIXED = ('lower', 'upper', 'destination_id')
+"""Columns whose single-column index (0001) a keyset index above now leads with."""
+
 
 def upgrade() -> None:
     op.add_column('metrics', sa.Column('period_dates', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
@@ -49,9 +53,13 @@ def upgrade() -> None:
     )
     for name, expressions in ORDER_INDEXES.items():
         op.execute(f'CREATE INDEX {name} ON metrics ({expressions})')
+    for column in PREFIXED:
+        op.drop_index(f'ix_metrics_{column}', table_name='metrics')
 
 
 def downgrade() -> None:
+    for column in PREFIXED:
+        op.create_index(f'ix_metrics_{column}', 'metrics', [column], unique=False)
     for name in ORDER_INDEXES:
         op.execute(f'DROP INDEX {name}')
     # Not a batch (table copy) on SQLite: it would lose 0007's expression indexes, which it cannot reflect.
