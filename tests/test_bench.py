@@ -21,7 +21,7 @@ from app.api.queries import METRIC_CSV_COLUMNS
 from app.config import Settings
 from app.loader.seed import SeedInvalid, read_seed
 from app.main import create_app
-from bench import export, run, synthetic, targets
+from bench import export, harness, synthetic, targets
 from tests.conftest import SEED_DIR, dump_database, load_seed
 
 N = 300
@@ -118,8 +118,8 @@ def test_ceiling_replays_our_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_row_ids_read_every_target() -> None:
     datasette = json.dumps({"columns": ["x", "id"], "rows": [[1, "a"], [2, "b"]]}).encode()
-    assert run.row_ids("datasette", "list", datasette) == ["a", "b"]
-    assert run.row_ids("api", "list", b'{"data": [{"id": "a"}]}') == ["a"]
-    assert run.row_ids("api", "item", b'{"id": "a"}') == ["a"]
-    assert run.row_ids("api", "csv", b"id,x\r\na,1\r\n") == ["a"]
-    assert run._ms("547.00us") == pytest.approx(0.547) and run._ms("1.25s") == 1250
+    assert harness.row_ids("datasette", "list", datasette) == ["a", "b"]
+    assert harness.row_ids("api", "list", b'{"data": [{"id": "a"}]}') == ["a"]
+    assert harness.row_ids("api", "item", b'{"id": "a"}') == ["a"]
+    assert harness.row_ids("api", "csv", b"id,x\r\na,1\r\n") == ["a"]
+    assert harness._ms("547.00us") == pytest.approx(0.547) and harness._ms("1.25s") == 1250
