@@ -49,7 +49,7 @@ class Scenario:
     hot: bool = False
 
 
-SCENARIOS = (
+SCENARIOS: tuple[Scenario, ...] = (
     Scenario("all metrics", "seed", "/v1/metrics", "/figures/metrics.json", hot=True),
     Scenario(
         "destination + unit",
@@ -151,10 +151,10 @@ def measure(dbs: dict[str, dict[str, Path]], rounds: int, duration: int, connect
         for db, paths in dbs.items():
             scenarios = [s for s in SCENARIOS if s.db == db]
             for target in order:
-                path_of = (lambda s: s.datasette) if target == "datasette" else (lambda s: s.ours)
-                with serve(target, paths, path_of(scenarios[0])) as server:
+                side = "datasette" if target == "datasette" else "ours"
+                with serve(target, paths, getattr(scenarios[0], side)) as server:
                     for s in scenarios:
-                        url = server.base + path_of(s)
+                        url = server.base + getattr(s, side)
                         wrk(url, 1, connections)  # warm-up, discarded
                         sample = wrk(url, duration, connections)
                         results.samples.setdefault((s.name, target), []).append(sample)

@@ -120,7 +120,7 @@ def ceiling_miss() -> Any:
 
 
 def datasette() -> Any:
-    from datasette.app import Datasette
+    from datasette.app import Datasette  # type: ignore[import-untyped]
 
     with open(os.environ["BENCH_DATASETTE_INSPECT"], encoding="utf-8") as f:
         inspect_data = json.load(f)
