@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -226,9 +227,16 @@ def main() -> None:
     parser.add_argument("--metrics", type=int, default=1_000_000, help="synthetic metrics in the big database")
     parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL (its loads and the api-pg target)")
     parser.add_argument("--latency", action="store_true", help="issue 18's one-at-a-time table (bench.latency) only")
+    parser.add_argument(
+        "--datasette-suggest-facets",
+        action="store_true",
+        help="run Datasette with its default facet suggestions (off by default: see bench/README.md)",
+    )
     parser.add_argument("--work", type=Path, help="working directory (default: a temporary one, removed)")
     args = parser.parse_args()
     _adjust_scenarios(args.metrics)
+    if args.datasette_suggest_facets:
+        os.environ["BENCH_DATASETTE_SUGGEST_FACETS"] = "1"
     if shutil.which("wrk") is None and not args.latency:
         raise SystemExit("wrk not found: apt-get install wrk")
     started = time.perf_counter()
