@@ -55,6 +55,8 @@ def upgrade() -> None:
         op.execute(f'CREATE INDEX {name} ON metrics ({expressions})')
     for column in PREFIXED:
         op.drop_index(f'ix_metrics_{column}', table_name='metrics')
+    if op.get_bind().dialect.name != 'sqlite':
+        op.execute('ANALYZE metrics')  # statistics for the new column, as a load leaves them (SQLite keeps none)
 
 
 def downgrade() -> None:
