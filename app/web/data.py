@@ -156,6 +156,11 @@ def destinations(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(select(destination_table).order_by(destination_table.c.label)).mappings()]
 
 
+def destination(conn: Connection, destination_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(destination_table).where(destination_table.c.id == destination_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
 def periods(conn: Connection) -> list[dict[str, Any]]:
     query = select(period_table).order_by(period_table.c.start_date, period_table.c.end_date)
     return [dict(r) for r in conn.execute(query).mappings()]

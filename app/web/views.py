@@ -209,9 +209,7 @@ def metric_context(request: Request, conn: Connection, doc: Doc) -> dict[str, An
     source, loaded_at = _source_and_loaded(conn)
     checks = data.checks(conn, doc["checks"])
     members = data.members(conn, doc["destination"]["id"]) if doc["destination"] else []
-    membership = None
-    if doc["destination"]:
-        membership = next((d for d in data.destinations(conn) if d["id"] == doc["destination"]["id"]), None)
+    membership = data.destination(conn, doc["destination"]["id"]) if doc["destination"] else None
     base = request.app.state.pages.base_url
     span = span_of(doc)
     return {
