@@ -98,7 +98,7 @@ def _page(client: TestClient, path: str) -> str:
     response = client.get(path, headers=HTML)
     assert response.status_code == 200, (path, response.status_code)
     assert response.headers["content-type"].startswith("text/html")
-    return response.text
+    return str(response.text)
 
 
 def _total(client: TestClient, query: str) -> int:
