@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from app import migrations
 from app.config import Settings
 from app.main import create_app
-from app.web.views import CARDS, CHART_ROWS, ITEM_FIGURES
+from app.web.views import CARDS, CHART_CANDIDATES, CHART_ROWS, ITEM_FIGURES
 from bench.synthetic import destination_id, metric_line, period_id, write_seed
 from tests.conftest import BACKENDS, create_postgres_database, drop_postgres_database, load_seed
 
@@ -185,3 +185,15 @@ def test_on_the_real_seed_nothing_is_cut(client: Any) -> None:
     assert len(re.findall(r'<tr data-id="', page)) == report["metric_count"] <= ITEM_FIGURES
     assert "more-figures" not in page
     assert "Every figure the article gives from this report" in page
+
+
+def test_a_chart_with_no_pair_among_its_candidates_says_so(tmp_path: Path) -> None:
+    # bench/synthetic.py alone: every synthetic destination holds one unit only (i mod 1000 fixes the parity), and
+    # its persons figures (up to 10,000,000) outrank the seed's (at most 565,000): no candidate has a cases pair.
+    url = f"sqlite:///{tmp_path / 'plain.db'}"
+    migrations.upgrade(url)
+    load_seed(url, write_seed(tmp_path / "seed", 200))
+    with TestClient(create_app(Settings(database_url=url, response_cache=False))) as client:
+        html = _page(client, "/")
+    assert 'id="dest-none"' in html and 'id="destinations-table"' not in html
+    assert f"None of the {CHART_CANDIDATES} largest persons figures" in html
