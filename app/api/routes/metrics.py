@@ -6,12 +6,12 @@ import difflib
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import Path, Query, Request
+from fastapi import Path, Request
 from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, literal, select, true
 from starlette.responses import Response
 
 from app.api.collections import Collection
-from app.api.deps import ConnDep, FormatParam
+from app.api.deps import ConnDep, FormatParam, QueryModel
 from app.api.filters import (
     CSV_WHOLE_SET,
     FilterContext,
@@ -42,15 +42,15 @@ from app.api.stored import csv_body, json_fragment, json_page
 from app.errors import ApiProblem, problem_responses
 from app.schemas import MetricPage, MetricPublic
 
+METRIC_QUERY = QueryModel(MetricQuery)
+METRIC_FILTERS = QueryModel(MetricFilters)
 METRICS = Collection("metrics", "metric", "The figures", MetricPublic, page=MetricPage, list_summary="List figures")
 
 
-@METRICS.list_route("A page of figures (JSON envelope), or every matching figure as CSV.")
-def read_metrics(
-    request: Request,
-    conn: ConnDep,
-    query: Annotated[MetricQuery, Query()],
-) -> Response:
+@METRICS.list_route(
+    "A page of figures (JSON envelope), or every matching figure as CSV.", openapi_extra=METRIC_QUERY.openapi_extra
+)
+def read_metrics(request: Request, conn: ConnDep, query: Annotated[MetricQuery, METRIC_QUERY.depends]) -> Response:
     """Figures as reported, filtered. Every filter combines with AND; list filters match any of their values."""
     fmt = negotiate(request, query.format)
     sort, limit, offset, after = query.sort, query.limit, query.offset, query.after
@@ -104,8 +104,13 @@ def read_metrics(
     return respond(request, conn, build, fmt=fmt, filename="metrics")
 
 
-@METRICS.csv_route("Every figure the filters select, as CSV, in the `sort` order (no page: " + CSV_WHOLE_SET + ")")
-def read_metrics_csv(request: Request, conn: ConnDep, query: Annotated[MetricFilters, Query()]) -> Response:
+@METRICS.csv_route(
+    "Every figure the filters select, as CSV, in the `sort` order (no page: " + CSV_WHOLE_SET + ")",
+    openapi_extra=METRIC_FILTERS.openapi_extra,
+)
+def read_metrics_csv(
+    request: Request, conn: ConnDep, query: Annotated[MetricFilters, METRIC_FILTERS.depends]
+) -> Response:
     """The same figures and columns as `/v1/metrics?format=csv`."""
     return respond(request, conn, lambda conn: _every_figure(conn, query), fmt="csv", filename="metrics")
 
