@@ -28,11 +28,7 @@ from app.api.filters import (
 from app.api.formats import Payload, negotiate, render_json, response_content
 from app.api.pagination import TOTAL_BOUND, keyset_links, page_document, page_links
 from app.api.queries import (
-    METRIC_CSV_COLUMNS,
     dataset_table,
-    metric_csv_rows,
-    metric_documents,
-    metric_select,
     metric_table,
     period_table,
     representation_table,
@@ -204,13 +200,15 @@ def read_metric(
     fmt = negotiate(request, format)
 
     def build(conn: Connection) -> Payload:
-        row = conn.execute(metric_select().where(metric_table.c.id == metric_id)).first()
+        # The document and CSV row the loader stored (app.api.stored): what metric_documents would build.
+        stored = select(rep.document, rep.csv_head, rep.csv_tail).where(rep.metric_id == metric_id)
+        row = conn.execute(stored).first()
         if row is None:
             close = _close_ids(conn, metric_id)
             hint = f" Did you mean {' or '.join(close)}?" if close else " See /v1/metrics for every id."
             raise ApiProblem(404, "not-found", "No metric with this id." + hint, title="Not found")
-        docs = metric_documents(conn, [row])
-        return Payload(document=docs[0], csv_rows=lambda: metric_csv_rows(docs), csv_columns=METRIC_CSV_COLUMNS)
+        cells = [(row.csv_head, row.csv_tail, None)]
+        return Payload(document=None, json_body=json_fragment(row.document, None), csv_body=lambda: csv_body(cells))
 
     # The filename is used only once build() found the metric, so it is a slug.
     return respond(request, conn, build, fmt=fmt, filename=f"metric-{metric_id}")
