@@ -33,7 +33,7 @@ from app.api.queries import (
     period_table,
     representation_table,
 )
-from app.api.representation import respond
+from app.api.representation import per_dataset, respond
 from app.api.stored import csv_body, json_fragment, json_page
 from app.errors import ApiProblem, problem_responses
 from app.schemas import MetricPage, MetricPublic
@@ -162,8 +162,12 @@ def _close_ids(conn: Connection, metric_id: str) -> list[str]:
 
 def _loaded_count(conn: Connection) -> int:
     """Every metric: the count the loader stored, not a count over the table."""
-    counts = conn.execute(select(dataset_table.c.counts).where(dataset_table.c.id == 1)).scalar()
-    return int((counts or {}).get("metrics", 0))
+
+    def stored() -> int:
+        counts = conn.execute(select(dataset_table.c.counts).where(dataset_table.c.id == 1)).scalar()
+        return int((counts or {}).get("metrics", 0))
+
+    return per_dataset("metric_count", stored)
 
 
 def bounded_total(conn: Connection, where: ColumnElement[bool]) -> tuple[int, bool]:
