@@ -1,7 +1,8 @@
-"""Profile uncached requests (RESPONSE_CACHE=false): CPU ms per request, SQL round trips, and cProfile's top entries.
+"""Profile uncached requests (RESPONSE_CACHE=false): ms per request, SQL statements, and cProfile's top entries.
 
-The ASGI app is called in-process (no server, no socket), so the figures are the application's own work: routing,
-parameter validation, SQL (the client side; PostgreSQL's own CPU is another process, not counted), rendering.
+The ASGI app is called in-process (no server, no socket), one request at a time, so CPU is the application's own
+work: routing, parameter validation, SQL (the client side; PostgreSQL's CPU is another process, in wall time
+only), rendering. Statements are counted by SQLAlchemy's before_cursor_execute (SQLite's BEGIN among them).
 
     python -m bench.profile_request DATABASE_URL [--n 200] [--rounds 5] [--profile] [--top 25]
 """
@@ -122,18 +123,22 @@ def main() -> None:
     targets = requests(middle_id(app))
     if args.only:
         targets = {args.only: targets[args.only]}
-    print(f"{args.database_url.split('://')[0]}: {args.n} requests x {args.rounds} rounds, median CPU ms per request")
+    print(f"{args.database_url.split('://')[0]}: {args.n} requests x {args.rounds} rounds, median ms per request")
     for name, target in targets.items():
         call(target, 1)  # warm: imports, pool, statement caches
         statements = 0
         call(target, 1)
         trips = statements
-        rounds = []
+        cpu, wall = [], []
         for _ in range(args.rounds):
-            start = time.process_time()
+            start, started = time.process_time(), time.perf_counter()
             call(target, args.n)
-            rounds.append((time.process_time() - start) * 1000 / args.n)
-        print(f"  {name:10} {statistics.median(rounds):7.2f} ms  ({trips} statements)  {target}")
+            cpu.append((time.process_time() - start) * 1000 / args.n)
+            wall.append((time.perf_counter() - started) * 1000 / args.n)
+        print(
+            f"  {name:10} {statistics.median(cpu):6.2f} ms CPU {statistics.median(wall):6.2f} ms wall "
+            f"({trips} statements)  {target}"
+        )
     if args.profile:
         inline_threads()
         profiler = cProfile.Profile()

@@ -67,7 +67,7 @@ def read_metrics(request: Request, conn: ConnDep, query: Annotated[MetricQuery, 
 
         total, exact = bounded_total(conn, where) if conds else (_loaded_count(conn), True)
         few = bool(conds) and exact and conn.dialect.name == "sqlite"  # PostgreSQL's statistics tell it
-        page = listing(metric_table.c.id, metric_table.c.destination_id, rep.document).where(where)
+        page = listing(metric_table.c.id, metric_table.c.destination_id, _stored_document()).where(where)
         if after is None:
             rows = conn.execute(page.order_by(*order_by(sort, few)).limit(limit + 1).offset(offset)).all()
             more, rows = len(rows) > limit, rows[:limit]
@@ -130,6 +130,13 @@ def _holds(conn: Connection, where: ColumnElement[bool], metric_id: str) -> bool
 
 
 rep = representation_table.c
+
+
+def _stored_document() -> Any:
+    """Each page row's stored document, looked up for the rows the page keeps: a join let PostgreSQL merge-join
+    both tables in id order from the first row, whatever the cursor (50,000 rows read for `after=` halfway
+    through 100,000 figures; issue 17)."""
+    return select(rep.document).where(rep.metric_id == metric_table.c.id).scalar_subquery().label("document")
 
 
 def listing(*columns: Any) -> Select[Any]:
