@@ -29,8 +29,8 @@ from app.loader.representations import Joined, StoredRow
 from app.loader.rows import CITATION_COLUMNS, METRIC_COLUMNS, metric_rows
 
 BULK_METRICS = "metrics.jsonl"
-CHUNK_LINES = 5000
-IN_FLIGHT = 3
+CHUNK_LINES = 2000
+IN_FLIGHT = 2
 """Chunks handed to the worker ahead of the one being written: enough to keep it busy, few enough to bound memory."""
 
 
@@ -155,13 +155,15 @@ def _line_chunks(path: Path, digest: Any) -> Iterator[tuple[int, list[bytes]]]:
 
 
 def _workers(requested: int | None) -> int:
-    """Worker processes: one when there is a second core (the loader writes on the first), none otherwise.
-    LOADER_WORKERS overrides (0: validate and render in the loader's own process)."""
+    """Worker processes: one per core when there are several (validating and rendering a line costs more than
+    writing it: the loader mostly waits), none otherwise. LOADER_WORKERS overrides (0: all in the loader's own
+    process)."""
     if requested is not None:
         return requested
     if "LOADER_WORKERS" in os.environ:
         return int(os.environ["LOADER_WORKERS"])
-    return 1 if (os.cpu_count() or 1) > 1 else 0
+    cores = os.cpu_count() or 1
+    return cores if cores > 1 else 0
 
 
 _worker_context: _Context | None = None

@@ -3,6 +3,7 @@ reads them, inside the load's transaction: executemany on SQLite, COPY on Postgr
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import Connection
@@ -32,7 +33,7 @@ def write_bulk(conn: Connection, bulk: BulkMetrics) -> tuple[int, int]:
             "AND sql IS NOT NULL"
         )
         indexes = [(name, sql) for name, sql in found]
-        cursor.execute("PRAGMA cache_size = -131072")  # 128 MiB of pages while the indexes are built
+        cursor.execute("PRAGMA cache_size = -32768")  # 32 MiB while rows are appended (ids increase)
     for name, _ in indexes:
         conn.exec_driver_sql(f"DROP INDEX {name}")
     metrics = citations = 0
@@ -43,11 +44,15 @@ def write_bulk(conn: Connection, bulk: BulkMetrics) -> tuple[int, int]:
             for name, rows in (("metrics", chunk.metrics), ("citations", chunk.citations)):
                 _insert(cursor, sqlite, name, _TABLES[name], rows)
             representations.write(conn, chunk.stored)
+        if sqlite:
+            cursor.execute("PRAGMA cache_size = -131072")  # 128 MiB of pages while the indexes are built
+            cursor.execute(f"PRAGMA threads = {os.cpu_count() or 1}")  # helper threads sort for CREATE INDEX
         for _, sql in indexes:
             conn.exec_driver_sql(sql)
     finally:
         if sqlite:
             cursor.execute("PRAGMA cache_size = -2000")
+            cursor.execute("PRAGMA threads = 0")
         cursor.close()
     return metrics, citations
 
