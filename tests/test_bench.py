@@ -191,3 +191,21 @@ def test_latency_requests_ask_datasette_for_our_rows(bench_db: tuple[str, Path, 
     theirs = dict(zip(pairs, _datasette_rows(flat, [d for _, d in pairs.values()]), strict=True))
     assert {name: rows for name, rows in theirs.items() if rows != ours[name]} == {}
     assert all(ours.values())
+
+
+def test_wrk_output_with_latencies_in_seconds_is_read() -> None:
+    """wrk pads a latency in seconds with a trailing space ("1.01s "): still read, in ms."""
+    from bench.load_wrk import parse_wrk
+
+    output = (
+        "Running 10s test @ http://127.0.0.1:8000/v1/metrics\n"
+        "  Latency Distribution\n"
+        "     50%  812.00ms\n"
+        "     75%    1.01s \n"
+        "     90%    1.50s \n"
+        "     99%    2.00s \n"
+        "  1200 requests in 10.01s, 3.00MB read\n"
+        "Requests/sec:    119.88\n"
+    )
+    result = parse_wrk("/v1/metrics", output)
+    assert (result.requests, result.p50_ms, result.p99_ms, result.rate) == (1200, 812.0, 2000.0, 119.88)
