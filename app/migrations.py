@@ -36,8 +36,9 @@ def downgrade(database_url: str, revision: str = "base") -> None:
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Leave out of `alembic check` what migration 0007 creates outside the models: the order indexes
-    (expressions) and the backend-specific search table (FTS5 on SQLite, with its shadow tables)."""
+    """Leave out of `alembic check` what migrations 0007 and 0008 create outside the models: the order and keyset
+    indexes (expressions, descending columns) and the backend-specific search table (FTS5 on SQLite, with its
+    shadow tables)."""
     if type_ == "index" and (name or "").startswith(("ix_metrics_order_", "ix_metric_search_")):
         return False
     return not (type_ == "table" and (name or "").startswith(SEARCH_TABLE))

@@ -216,20 +216,28 @@ class Metric(SQLModel, table=True):
     report_id: str = Field(foreign_key="reports.id", index=True)
     measure: str = Field(foreign_key="measures.id", index=True)
     population: str = Field(foreign_key="populations.id", index=True)
-    destination_id: str | None = Field(default=None, foreign_key="destinations.id", index=True)
+    # destination_id, lower, upper: no index of their own; migration 0008's keyset indexes `(column, id)` lead with them
+    destination_id: str | None = Field(default=None, foreign_key="destinations.id")
     period_id: str | None = Field(default=None, foreign_key="periods.id", index=True)
     unit: Unit = Field(index=True)
     value_text: str = Field(description="The figure as printed, with its qualifying words.")
     qualifier: Qualifier = Field(index=True)
-    lower: int | None = Field(default=None, sa_type=BigInteger, index=True, description="Lower bound, base units.")
+    lower: int | None = Field(default=None, sa_type=BigInteger, description="Lower bound, base units.")
     lower_inclusive: bool | None = None
-    upper: int | None = Field(default=None, sa_type=BigInteger, index=True, description="Upper bound, base units.")
+    upper: int | None = Field(default=None, sa_type=BigInteger, description="Upper bound, base units.")
     upper_inclusive: bool | None = None
     attributed_to: str = Field(foreign_key="attributions.id", index=True, description="Who states it, per the source.")
     attribution_basis: AttributionBasis = Field(sa_type=String(8))
     attribution_quote: str | None = Field(default=None, description="The verbatim words that attribute it.")
     attribution_note: str | None = None
     note: str | None = None
+    period_dates: str | None = Field(
+        default=None,
+        description=(
+            "The period's `start_date/end_date` (ISO 8601), copied from periods by the loader: `sort=period` reads "
+            "an index of metrics (text order is the dates' order). Derived, so not in the Data Package."
+        ),
+    )
 
 
 class Citation(SQLModel, table=True):
@@ -259,6 +267,8 @@ class MetricRepresentation(SQLModel, table=True):
 DERIVED_TABLES = ("metric_representations",)
 """Rendered by the loader from the other tables (the API's own bytes): not data of their own, so not in the
 Data Package."""
+DERIVED_COLUMNS = {"metrics": ("period_dates",)}
+"""Columns the loader copies from another table (for an index): not in the Data Package either."""
 
 
 class Dataset(SQLModel, table=True):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from app import migrations
+from app.api.queries import metric_table, period_table
 from app.db import is_sqlite, make_engine
 from app.models import metadata
 from tests.conftest import load_seed
@@ -95,3 +96,48 @@ def test_downgrade_to_base_removes_everything_and_upgrade_works_again(blank_db_u
     assert tables == set(metadata.tables) | {"alembic_version", migrations.SEARCH_TABLE}
     assert model_diffs(blank_db_url) == []
     assert load_seed(blank_db_url).changes["metrics"].added == 31
+
+
+def period_dates_that_differ(url: str) -> list[tuple[str, str | None, str | None]]:
+    """(metric, its period_dates, its period's `start/end`) for every metric where the two differ: the copy the
+    loader (and migration 0008) makes must always be the period's dates, null without a period."""
+    engine = make_engine(url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    metric_table.c.id, metric_table.c.period_dates, period_table.c.start_date, period_table.c.end_date
+                )
+                .select_from(metric_table)
+                .outerjoin(period_table, period_table.c.id == metric_table.c.period_id)
+            ).all()
+    finally:
+        engine.dispose()
+    expected = {
+        r.id: None if r.start_date is None else f"{r.start_date.isoformat()}/{r.end_date.isoformat()}" for r in rows
+    }
+    return [(r.id, r.period_dates, expected[r.id]) for r in rows if r.period_dates != expected[r.id]]
+
+
+def test_0008_gives_the_stored_figures_their_period_dates_and_keeps_0007s_indexes(blank_db_url: str) -> None:
+    """Upgrading a loaded database fills metrics.period_dates (sort=period reads it) for the rows already there;
+    the downgrade drops the column without copying the table, which would lose 0007's expression indexes."""
+    migrations.upgrade(blank_db_url)
+    load_seed(blank_db_url)
+    migrations.downgrade(blank_db_url, "9d4a7e2b6c05")
+    engine = make_engine(blank_db_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            assert "period_dates" not in {c["name"] for c in inspect(conn).get_columns("metrics")}
+            if is_sqlite(blank_db_url):
+                found = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'metrics'"
+            else:
+                found = "SELECT indexname FROM pg_indexes WHERE tablename = 'metrics'"
+            indexes = set(conn.execute(text(found)).scalars())
+    finally:
+        engine.dispose()
+    assert {"ix_metrics_order_lower", "ix_metrics_order_destination_id_desc"} <= indexes
+    assert not {i for i in indexes if "period_dates" in i or i.endswith("_keyset")}
+    migrations.upgrade(blank_db_url)
+    assert period_dates_that_differ(blank_db_url) == []
+    assert model_diffs(blank_db_url) == []

@@ -50,7 +50,7 @@ SORT_KEYS = {
     "lower": (metric_table.c.lower,),
     "upper": (metric_table.c.upper,),
     "destination": (metric_table.c.destination_id,),
-    "period": (period_table.c.start_date, period_table.c.end_date),
+    "period": (metric_table.c.period_dates,),
     "unit": (metric_table.c.unit,),
     "measure": (metric_table.c.measure,),
 }
@@ -279,8 +279,8 @@ class MetricQuery(MetricFilters):
         Field(
             description=(
                 "Keyset paging: only the figures that come after this one in the requested order (none if it is not "
-                "among them). In the default order (id) a page then costs the same however deep it is, where "
-                "`offset` grows with the rows it skips. The `next` and `prev` links carry `after` too; `offset` "
+                "among them). With `sort` on one key, or none, a page then costs the same however deep it is, "
+                "where `offset` grows with the rows it skips. The `next` and `prev` links carry `after` too; `offset` "
                 "still applies, counted from the cursor. JSON only (see `limit`)."
             ),
             examples=["canada-emigrated-1985-2005"],
@@ -491,7 +491,7 @@ def order_by(sort: str | None, few: bool = False) -> list[Any]:
     for column, desc in sort_keys(sort):
         expression = _unindexed(column) if few else column
         # Nulls last, either way: `(c IS NULL), c` is what migration 0007's order indexes hold.
-        if _nullable(column):
+        if is_nullable(column):
             keys.append(expression.is_(None))
         keys.append(expression.desc() if desc else expression.asc())
     keys.append(_unindexed(metric_table.c.id).asc() if few else metric_table.c.id.asc())
@@ -511,8 +511,8 @@ def _unindexed(column: Any) -> Any:
     return literal_column(f"+{column.table.name}.{column.name}")
 
 
-def _nullable(column: Any) -> bool:
-    """A metric column that may be null, or any column of an outer-joined table (a metric without a period)."""
+def is_nullable(column: Any) -> bool:
+    """A metric column that may be null, or any column of an outer-joined table."""
     return column.table is not metric_table or bool(column.nullable)
 
 
@@ -524,7 +524,7 @@ def after_cursor(sort: str | None, values: Sequence[Any], cursor: str) -> Condit
             condition = and_(column.is_(None), condition)
             continue
         beyond = column < value if desc else column > value
-        if _nullable(column):
+        if is_nullable(column):
             beyond = or_(beyond, column.is_(None))
         condition = or_(beyond, and_(column == value, condition))
     return condition
@@ -545,7 +545,7 @@ def reversed_order(sort: str | None) -> list[Any]:
     """order_by(sort), backwards (walking back from a cursor)."""
     keys: list[Any] = []
     for column, desc in sort_keys(sort):
-        if _nullable(column):
+        if is_nullable(column):
             keys.append(column.is_(None).desc())
         keys.append(column.asc() if desc else column.desc())
     keys.append(metric_table.c.id.desc())

@@ -57,8 +57,8 @@ def _cell(value: Any) -> str:
 
 def _rows(conn: Connection, spec: ResourceSpec) -> list[tuple[Any, ...]]:
     table = spec.table
-    positions = [list(table.columns).index(column) for column in table.primary_key.columns]
-    rows = [tuple(row) for row in conn.execute(select(table))]
+    positions = [spec.columns.index(column) for column in table.primary_key.columns]
+    rows = [tuple(row) for row in conn.execute(select(*spec.columns))]
     return sorted(rows, key=lambda row: tuple(row[i] for i in positions))
 
 
@@ -66,7 +66,7 @@ def write_csv(conn: Connection, name: str, out: io.TextIOBase | Any) -> int:
     """Write resource `name` as RFC 4180 CSV (header row, CRLF) to a text stream; returns the row count."""
     spec = BY_NAME[name]
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([column.name for column in spec.table.columns])
+    writer.writerow([column.name for column in spec.columns])
     rows = _rows(conn, spec)
     writer.writerows([_cell(value) for value in row] for row in rows)
     return len(rows)

@@ -17,6 +17,7 @@ from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Float, Integer, St
 from sqlmodel import SQLModel
 
 from app.models import (
+    DERIVED_COLUMNS,
     Attribution,
     Check,
     CheckMetric,
@@ -56,6 +57,12 @@ class ResourceSpec:
     @property
     def name(self) -> str:
         return self.table.name
+
+    @property
+    def columns(self) -> list[Column[Any]]:
+        """The table's columns but those the loader copies from another table (app.models.DERIVED_COLUMNS)."""
+        derived = DERIVED_COLUMNS.get(self.name, ())
+        return [column for column in self.table.columns if column.name not in derived]
 
 
 # Parents before children, as the loader writes them.
@@ -150,7 +157,7 @@ def table_field(spec: ResourceSpec, column: Column[Any]) -> dict[str, Any]:
 def table_schema(spec: ResourceSpec) -> dict[str, Any]:
     table = spec.table
     schema: dict[str, Any] = {
-        "fields": [table_field(spec, column) for column in table.columns],
+        "fields": [table_field(spec, column) for column in spec.columns],
         "missingValues": [MISSING],
         "primaryKey": [column.name for column in table.primary_key.columns],
     }

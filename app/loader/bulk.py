@@ -129,7 +129,7 @@ def read_chunk(context: _Context, first_line: int, lines: list[bytes]) -> ReadCh
         )
         if len(problems) != before or problems:
             continue
-        metric_row, citation_rows = metric_rows(metric, report_id, sources)
+        metric_row, citation_rows = metric_rows(metric, report_id, sources, known)
         out.metrics.append(tuple(metric_row[column] for column in METRIC_COLUMNS))
         out.citations.extend(tuple(cite[column] for column in CITATION_COLUMNS) for cite in citation_rows)
         if context.joined is not None:

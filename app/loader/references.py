@@ -31,6 +31,8 @@ class Known:
     default_source: str | None = None
     attributions: Mapping[str, AttributionKind] = dataclasses.field(default_factory=dict)
     """Each attribution's kind, by id."""
+    period_dates: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Each period's `start_date/end_date`, by id (copied onto its metrics: `metrics.period_dates`)."""
 
 
 def reference(

@@ -16,6 +16,7 @@ from app.loader.entries import (
     ReportEntry,
     SourceEntry,
 )
+from app.loader.references import Known
 from app.models import metadata
 
 Row = dict[str, Any]
@@ -25,10 +26,13 @@ _METRIC_FIELDS = {"report_id": "report", "destination_id": "destination", "perio
 """Columns of `metrics` named differently in a seed entry."""
 
 
-def metric_rows(metric: MetricEntry, report_id: str | None, sources: Sequence[str | None]) -> tuple[Row, list[Row]]:
+def metric_rows(
+    metric: MetricEntry, report_id: str | None, sources: Sequence[str | None], known: Known
+) -> tuple[Row, list[Row]]:
     """The metric's row and its citations' rows, with the report and sources the entry resolves to."""
     values = metric.model_dump(mode="json", exclude={"citations"})
     values["report"] = report_id
+    values["period_dates"] = known.period_dates.get(metric.period) if metric.period else None
     row = {column: values[_METRIC_FIELDS.get(column, column)] for column in METRIC_COLUMNS}
     citations = []
     for position, (citation, source_id) in enumerate(zip(metric.citations, sources, strict=True), start=1):

@@ -70,6 +70,7 @@ def read_seed(seed_dir: Path) -> SeedDataset:
         default_report=metrics_document.get("report") if metrics_document else None,
         default_source=metrics_document.get("source") if metrics_document else None,
         attributions={entry.id: entry.kind for entry, _ in attributions},
+        period_dates={entry.id: f"{entry.start_date.isoformat()}/{entry.end_date.isoformat()}" for entry, _ in periods},
     )
     check_reports(problems, reports, known)
     check_attributions(problems, attributions, known)
@@ -121,7 +122,7 @@ def _metric_tables(
     for metric, item in metrics:
         citation_lines = [c.line if isinstance(c, LineDict) else item.line for c in item["citations"]]
         report_id, sources = check_metric(problems, "metrics.yaml", metric, known, item.line_of_key, citation_lines)
-        metric_row, citation_rows = metric_rows(metric, report_id, sources)
+        metric_row, citation_rows = metric_rows(metric, report_id, sources, known)
         metric_table.append(metric_row)
         citation_table.extend(citation_rows)
     return metric_table, citation_table

@@ -16,7 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Connection, and_, func, or_, select, true
+from sqlalchemy import Connection, and_, event, func, or_, select, true
+from sqlalchemy.engine import Engine
 
 from app import migrations
 from app.api.filters import FilterContext, MetricQuery, conditions, order_by
@@ -39,6 +40,7 @@ from app.main import create_app
 from bench.synthetic import write_seed
 from tests.conftest import create_postgres_database, drop_postgres_database, load_seed
 from tests.reliability.test_properties import SETTINGS
+from tests.test_migrations import period_dates_that_differ
 
 N = 20_000
 
@@ -86,7 +88,10 @@ def scale_client(scale_url: str) -> Iterator[TestClient]:
 # --- answers equal a reference query --------------------------------------------------------------------
 
 WORDS = ["synthetic", "figure 12", "more than", "1,2", "Emigrated", "overseas", "children", "benchmark", "zz", "7)"]
-SORTS = ["lower", "-lower", "upper", "-upper", "destination", "-destination", "unit", "-unit", "measure", "period"]
+SORTS = [
+    *(sign + key for key in ("lower", "upper", "destination", "unit", "measure", "period") for sign in ("", "-")),
+    *("period,-lower", "-unit,upper", "-destination,-period", "measure,lower,-id"),
+]
 scale_filters = st.fixed_dictionaries(
     {},
     optional={
@@ -163,9 +168,29 @@ def _reference(conn: Connection, query: dict[str, Any]) -> list[str]:
         .join(population_table, population_table.c.id == m.population)
         .outerjoin(period_table, period_table.c.id == m.period_id)
         .where(and_(true(), *where))
-        .order_by(*order_by(query.get("sort")))
+        .order_by(*_reference_order(query.get("sort")))
     )
     return list(conn.execute(statement).scalars())
+
+
+REFERENCE_KEYS = {
+    "id": (metric_table.c.id,),
+    "lower": (metric_table.c.lower,),
+    "upper": (metric_table.c.upper,),
+    "destination": (metric_table.c.destination_id,),
+    "period": (period_table.c.start_date, period_table.c.end_date),  # the period's own dates, not the copy
+    "unit": (metric_table.c.unit,),
+    "measure": (metric_table.c.measure,),
+}
+
+
+def _reference_order(sort: str | None) -> list[Any]:
+    """The documented order, spelled out: each key ascending or (`-`) descending, nulls last either way, then id."""
+    keys: list[Any] = []
+    for item in (sort or "id").split(","):
+        for column in REFERENCE_KEYS[item.lstrip("-")]:
+            keys += [column.is_(None), column.desc() if item.startswith("-") else column.asc()]
+    return [*keys, metric_table.c.id]
 
 
 def _ordered(query: dict[str, Any]) -> dict[str, Any]:
@@ -174,10 +199,10 @@ def _ordered(query: dict[str, Any]) -> dict[str, Any]:
     return query
 
 
-@SETTINGS.__class__(SETTINGS, max_examples=60)
-@given(query=scale_filters.map(_ordered), cursor_at=st.integers(0, 30))
+@SETTINGS.__class__(SETTINGS, max_examples=80)
+@given(query=scale_filters.map(_ordered), cursor_at=st.integers(0, 30), skip=st.integers(0, 30))
 def test_answers_at_scale_equal_the_reference_query(
-    scale_client: TestClient, scale_url: str, query: dict[str, Any], cursor_at: int
+    scale_client: TestClient, scale_url: str, query: dict[str, Any], cursor_at: int, skip: int
 ) -> None:
     engine = make_engine(scale_url, read_only=True)
     try:
@@ -198,13 +223,20 @@ def test_answers_at_scale_equal_the_reference_query(
         after = expected[cursor_at]
         page = scale_client.get("/v1/metrics", params={**query, "after": after}).json()
         assert [d["id"] for d in page["data"]] == expected[cursor_at + 1 : cursor_at + 1 + limit]
+        # `prev` is the page that ends at the cursor (or the first page, when fewer than `limit` rows precede it)
+        back = scale_client.get(page["links"]["prev"]).json()
+        assert [d["id"] for d in back["data"]] == expected[max(cursor_at + 1 - limit, 0) :][:limit]
+        # `offset` counts from the cursor (it may skip past every row equal to the cursor's sort values)
+        skipped = scale_client.get("/v1/metrics", params={**query, "after": after, "offset": skip}).json()
+        start = cursor_at + 1 + skip
+        assert [d["id"] for d in skipped["data"]] == expected[start : start + limit]
 
 
 # --- plans: every filter kind reads an index -----------------------------------------------------------
 
 PLANS = {
     # parameters -> what the SQLite plan must show (and never a full scan of metrics in the PostgreSQL plan)
-    "value_min=9999000&match=within": "ix_metrics_lower",
+    "value_min=9999000&match=within": "(lower>?)",  # a range of an index on lower
     "value_max=500": "MULTI-INDEX OR",
     "value_min=9999000": "MULTI-INDEX OR",
     "q=figure 12345": "VIRTUAL TABLE INDEX",
@@ -213,6 +245,8 @@ PLANS = {
     "sort=-destination&limit=5": "ix_metrics_order_destination_id_desc",
     "sort=unit&limit=5": "ix_metrics_order_unit",
     "sort=-measure&limit=5": "ix_metrics_order_measure_desc",
+    "sort=period&limit=5": "ix_metrics_order_period_dates",
+    "sort=-period&limit=5": "ix_metrics_order_period_dates_desc",
     "unit=cases&limit=5": "ix_metrics_order_unit",
     "destination=syn-d0123": "ix_metrics_destination",
     "country=CA": "ix_metrics_destination",
@@ -241,6 +275,83 @@ def test_each_filter_kind_is_served_by_an_index(scale_url: str, params: str) -> 
                 assert "Seq Scan on metrics" not in plan, plan
     finally:
         engine.dispose()
+
+
+KEYSET_SORTS = {
+    # sort -> the index its keyset pages read (a `(column, id)` or `(column DESC, id)` index, migration 0008)
+    "lower": "ix_metrics_order_lower",
+    "-lower": "ix_metrics_order_lower",
+    "upper": "ix_metrics_order_upper",
+    "-upper": "ix_metrics_order_upper",
+    "destination": "ix_metrics_order_destination_id",
+    "-destination": "ix_metrics_order_destination_id",
+    "period": "ix_metrics_order_period_dates",
+    "-period": "ix_metrics_order_period_dates",
+    "unit": "ix_metrics_order_unit",
+    "-measure": "ix_metrics_order_measure",
+}
+
+
+def _statements_run(client: TestClient, url: str) -> list[tuple[str, Any]]:
+    """The SELECTs over metrics that answering `url` runs, with their parameters."""
+    run: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM metrics" in statement:
+            run.append((statement, parameters))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    return run
+
+
+FILTERED = ["", "unit=persons,cases&", "has_destination=true&", "value_min=1000&"]
+"""Filters that keep more than TOTAL_BOUND of the 20,000 figures (fewer are found by the filters' indexes, then
+sorted): none, an IN list, an IS NOT NULL, an OR of two ranges."""
+
+
+@pytest.mark.parametrize("filtered", FILTERED)
+@pytest.mark.parametrize("sort", list(KEYSET_SORTS))
+def test_keyset_pages_in_each_order_are_index_range_scans(
+    scale_client: TestClient, scale_url: str, sort: str, filtered: str
+) -> None:
+    """The page after a cursor deep in the order (and the walk back for `prev`) reads index ranges from the cursor:
+    no full scan of metrics, no sort of the rows beyond it, whatever the backend."""
+    cursor = scale_client.get(f"/v1/metrics?{filtered}offset=10500&limit=1").json()["data"][0]["id"]  # among them
+    run = _statements_run(scale_client, f"/v1/metrics?{filtered}sort={sort}&after={cursor}&limit=5")
+    run = [(s, p) for s, p in run if "count(" not in s]  # the total, counted up to TOTAL_BOUND
+    assert len(run) >= 3  # the cursor's values, the page, the walk back
+    engine = make_engine(scale_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            for statement, parameters in run:
+                if conn.dialect.name == "sqlite":
+                    rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                    plan = "\n".join(row[-1] for row in rows)
+                    assert "SCAN metrics" not in plan and "TEMP B-TREE" not in plan, (statement, plan)
+                else:
+                    rows = conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+                    plan = "\n".join(row[0] for row in rows)
+                    assert "Seq Scan on metrics" not in plan and "Sort" not in plan, (statement, plan)
+                if "metrics.id = " not in statement:  # past the cursor's own row: the order's keyset index, or
+                    # (rows equal to the cursor's value, in id order) the primary key from the cursor on
+                    from_cursor = "pk_metrics" in plan and "Index Cond" in plan
+                    assert KEYSET_SORTS[sort] in plan or from_cursor, (statement, plan)
+    finally:
+        engine.dispose()
+
+
+def test_the_bulk_load_copies_each_figures_period_dates(scale_url: str) -> None:
+    """sort=period reads metrics.period_dates: the loader writes the period's own dates there (metrics.jsonl)."""
+    assert period_dates_that_differ(scale_url) == []
+
+
+def test_the_seed_load_copies_each_figures_period_dates(db_url: str) -> None:
+    """The same, from metrics.yaml (the real seed, some figures without a period)."""
+    assert period_dates_that_differ(db_url) == []
 
 
 # --- the trigram search finds what LIKE finds, on the real seed ---------------------------------------

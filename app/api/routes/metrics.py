@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import Path, Request
@@ -26,6 +26,7 @@ from app.api.filters import (
     up_to_cursor,
 )
 from app.api.formats import Payload, negotiate, render_json, response_content
+from app.api.keyset import arms, read_arms
 from app.api.pagination import TOTAL_BOUND, keyset_links, page_document, page_links
 from app.api.queries import (
     dataset_table,
@@ -86,18 +87,46 @@ def read_metrics(request: Request, conn: ConnDep, query: Annotated[MetricQuery, 
             if cursor is None:  # not among the filtered rows: nothing after it
                 after_it = false()
                 earlier_q = listing(metric_table.c.id).where(where).order_by(*reversed_order(sort))
-            else:
+            elif not few:  # index range scans, one after another (app.api.keyset)
+                # SQLite keeps no statistics to see that the filters hold for many rows (more than TOTAL_BOUND): each
+                # condition inside coalesce(), which its planner does not look into, so that it reads the order's index
+                # from the cursor and checks the filters row by row, rather than read a filter's index and sort.
+                sqlite = conn.dialect.name == "sqlite"
+                steered = and_(true(), *(func.coalesce(c, false()) for c in conds)) if sqlite else where
+                page = listing(metric_table.c.id, metric_table.c.destination_id, _stored_document()).where(steered)
+                rows = read_arms(conn, page, arms(sort, tuple(cursor), after), limit + 1, offset)
+                walk_back = arms(sort, tuple(cursor), after, backwards=True)
+                back_rows = read_arms(conn, listing(metric_table.c.id).where(steered), walk_back, limit + 1)
+                earlier: list[str] = [row.id for row in back_rows]
+                return _keyset_page(request, rows, earlier, after, limit, offset, matched, with_facets, total, exact)
+            else:  # few rows match: found by the filters' indexes, then sorted
                 after_it = after_cursor(sort, tuple(cursor), after)
-                back = listing(metric_table.c.id).where(where, up_to_cursor(sort, tuple(cursor), after))
-                earlier_q = back.order_by(*reversed_order(sort))
+                back_q = listing(metric_table.c.id).where(where, up_to_cursor(sort, tuple(cursor), after))
+                earlier_q = back_q.order_by(*reversed_order(sort))
         rows = conn.execute(page.where(after_it).order_by(*order_by(sort, few)).limit(limit + 1).offset(offset)).all()
         # The cursor of the page that ends at `after`: `limit` rows back.
-        earlier: list[str] = list(conn.execute(earlier_q.limit(limit + 1)).scalars())
-        more, rows = len(rows) > limit, rows[:limit]
-        links = keyset_links(request, earlier, after, limit, offset, rows[-1].id if more else None)
-        return _page(rows, matched, with_facets(page_document([], total, limit, offset, links, exact)), links)
+        earlier = list(conn.execute(earlier_q.limit(limit + 1)).scalars())
+        return _keyset_page(request, rows, earlier, after, limit, offset, matched, with_facets, total, exact)
 
     return respond(request, conn, build, fmt=fmt, filename="metrics")
+
+
+def _keyset_page(
+    request: Request,
+    rows: Sequence[Any],
+    earlier: list[str],
+    after: str,
+    limit: int,
+    offset: int,
+    matched: dict[str, dict[str, str]],
+    with_facets: Callable[[dict[str, Any]], dict[str, Any]],
+    total: int,
+    exact: bool,
+) -> Payload:
+    """A keyset page from up to limit + 1 rows after the cursor and the ids of up to limit + 1 rows back."""
+    more, rows = len(rows) > limit, rows[:limit]
+    links = keyset_links(request, earlier, after, limit, offset, rows[-1].id if more else None)
+    return _page(rows, matched, with_facets(page_document([], total, limit, offset, links, exact)), links)
 
 
 @METRICS.csv_route(
