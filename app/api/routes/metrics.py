@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
-from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, literal, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, literal, select, true
 from starlette.responses import Response
 
 from app.api.collections import Collection
@@ -26,10 +26,17 @@ from app.api.filters import (
     up_to_cursor,
 )
 from app.api.formats import Payload, negotiate, render_json, response_content
-from app.api.pagination import TOTAL_BOUND, keyset_links, page_document, page_links
+from app.api.names import invalid
+from app.api.pagination import (
+    TOTAL_BOUND,
+    bounded_count,
+    keyset_links,
+    loaded_count,
+    page_document,
+    page_links,
+)
 from app.api.queries import (
     METRIC_CSV_COLUMNS,
-    dataset_table,
     metric_csv_rows,
     metric_documents,
     metric_select,
@@ -43,6 +50,12 @@ from app.errors import ApiProblem, problem_responses
 from app.schemas import MetricPage, MetricPublic
 
 METRICS = Collection("metrics", "metric", "The figures", MetricPublic, page=MetricPage, list_summary="List figures")
+
+
+FACETS_BOUNDED = (
+    f"counts at most {TOTAL_BOUND:,} filtered figures, and these filters select more: narrow them, or ask for "
+    "facets with no filter (the whole dataset's counts, stored by the loader)"
+)
 
 
 @METRICS.list_route("A page of figures (JSON envelope), or every matching figure as CSV.")
@@ -66,10 +79,12 @@ def read_metrics(
         def with_facets(envelope: dict[str, Any]) -> dict[str, Any]:
             """The page's envelope, with `facets` counted over every page when asked."""
             if query.facet:
-                envelope["facets"] = facet_counts(conn, list(query.facet), where)
+                if not exact:
+                    raise invalid("facet", FACETS_BOUNDED)
+                envelope["facets"] = facet_counts(conn, list(query.facet), where if conds else None)
             return envelope
 
-        total, exact = bounded_total(conn, where) if conds else (_loaded_count(conn), True)
+        total, exact = bounded_total(conn, where) if conds else (loaded_count(conn, "metrics"), True)
         few = bool(conds) and exact and conn.dialect.name == "sqlite"  # PostgreSQL's statistics tell it
         page = listing(metric_table.c.id, metric_table.c.destination_id, rep.document).where(where)
         if after is None:
@@ -159,17 +174,9 @@ def _close_ids(conn: Connection, metric_id: str) -> list[str]:
     return difflib.get_close_matches(metric_id.lower(), ids, n=3, cutoff=0.6)
 
 
-def _loaded_count(conn: Connection) -> int:
-    """Every metric: the count the loader stored, not a count over the table."""
-    counts = conn.execute(select(dataset_table.c.counts).where(dataset_table.c.id == 1)).scalar()
-    return int((counts or {}).get("metrics", 0))
-
-
 def bounded_total(conn: Connection, where: ColumnElement[bool]) -> tuple[int, bool]:
-    """The matching rows, counted up to TOTAL_BOUND (and whether that is all of them)."""
-    matching = listing(literal(1)).where(where).limit(TOTAL_BOUND + 1).subquery()
-    count = int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
-    return min(count, TOTAL_BOUND), count <= TOTAL_BOUND
+    """The matching figures, counted up to TOTAL_BOUND (and whether that is all of them)."""
+    return bounded_count(conn, listing(literal(1)).where(where))
 
 
 @METRICS.routes.get(
