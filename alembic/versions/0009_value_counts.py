@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = '4c7e9a2d1f60'
-down_revision: str | None = '9d4a7e2b6c05'
+down_revision: str | None = '8b2f6c1d3e58'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
