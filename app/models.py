@@ -264,7 +264,20 @@ class MetricRepresentation(SQLModel, table=True):
     csv_tail: str = Field(description="The CSV cells after country_match.")
 
 
-DERIVED_TABLES = ("metric_representations",)
+class ValueCount(SQLModel, table=True):
+    """How many rows of a table hold each value of one of its columns (metrics per destination, per period, ...;
+    citations per source), counted by the loader (app.loader.counts) in the load's transaction: a collection's
+    `metric_count` and an unfiltered `facet=` read these instead of counting a million rows per request."""
+
+    __tablename__ = "value_counts"
+    table_name: str = Field(primary_key=True, description="The counted table, e.g. `metrics`.")
+    column_name: str = Field(primary_key=True, description="The counted column, e.g. `destination_id`.")
+    counts: list[list[Any]] = Field(
+        sa_column=Column(JSON, nullable=False), description="[value, rows] pairs, null values included, by value."
+    )
+
+
+DERIVED_TABLES = ("metric_representations", "value_counts")
 """Rendered by the loader from the other tables (the API's own bytes): not data of their own, so not in the
 Data Package."""
 DERIVED_COLUMNS = {"metrics": ("period_dates",)}

@@ -21,6 +21,7 @@ from app.api.queries import (
     SEARCHED_LABELS,
     attribution_table,
     citation_table,
+    count_by,
     destination_alias_table,
     destination_member_table,
     destination_table,
@@ -291,7 +292,9 @@ class MetricQuery(MetricFilters):
         Field(
             description=(
                 f"Count the filtered figures per value of each of {', '.join(FACETS)} (repeatable or "
-                "comma-separated): the JSON page gains `facets`, counted over every page. JSON only."
+                "comma-separated): the JSON page gains `facets`, counted over every page. JSON only. Counted for at "
+                "most 10,000 filtered figures (more is a 400: narrow the filters); with no filter, the whole "
+                "dataset's counts."
             ),
             examples=[["destination", "unit"]],
         ),
@@ -468,12 +471,24 @@ FILTERS: dict[str, Filter] = {
 """Each filter's SQL condition(s), given the validated filters (`match` only qualifies value_min/value_max)."""
 
 
-def facet_counts(conn: Connection, names: list[str], where: Condition) -> dict[str, list[dict[str, Any]]]:
-    """For each facet asked, the filtered figures counted per value: largest count first, then by value."""
+def facet_counts(conn: Connection, names: list[str], where: Condition | None) -> dict[str, list[dict[str, Any]]]:
+    """For each facet asked, the filtered figures counted per value: largest count first, then by value. With no
+    filter (`where` None), the whole dataset's counts the loader stored (app.loader.counts): no row is counted."""
     out: dict[str, list[dict[str, Any]]] = {}
     for name in dict.fromkeys(names):
         column = FACETS[name]
-        rows = conn.execute(metric_select(column, func.count()).where(where).group_by(column)).all()
+        rows: list[tuple[Any, int]]
+        if where is not None:
+            rows = [(v, n) for v, n in conn.execute(metric_select(column, func.count()).where(where).group_by(column))]
+        elif name == "destination_kind":
+            kinds = dict(conn.execute(select(destination_table.c.id, destination_table.c.kind)).all())
+            by_kind: dict[Any, int] = {}
+            for destination, n in count_by(conn, metric_table.c.destination_id).items():
+                kind = None if destination is None else kinds[destination]
+                by_kind[kind] = by_kind.get(kind, 0) + n
+            rows = list(by_kind.items())
+        else:
+            rows = list(count_by(conn, column).items())
         counted = [{"value": None if v is None else str(v), "count": n} for v, n in rows]
         out[name] = sorted(counted, key=lambda c: (-c["count"], c["value"] is None, c["value"] or ""))
     return out

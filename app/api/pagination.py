@@ -6,11 +6,32 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
+from sqlalchemy import Connection, Select, func, select
 
 from app.api.formats import Payload
+from app.api.queries import dataset_table
+from app.api.representation import per_dataset
 
 TOTAL_BOUND = 10_000
 """Counting stops here: a larger total is reported as this bound, with `total_is_exact` false (app.schemas.Page)."""
+
+
+def bounded_count(conn: Connection, matching: Select[Any]) -> tuple[int, bool]:
+    """The rows `matching` selects, counted up to TOTAL_BOUND (and whether that is all of them): a filter that
+    keeps a million rows costs TOTAL_BOUND rows, not a million."""
+    counted = matching.limit(TOTAL_BOUND + 1).subquery()
+    count = int(conn.execute(select(func.count()).select_from(counted)).scalar_one())
+    return min(count, TOTAL_BOUND), count <= TOTAL_BOUND
+
+
+def loaded_count(conn: Connection, table_name: str) -> int:
+    """Every row of `table_name`: the count the loader stored, not a count over the table."""
+
+    def stored() -> int:
+        counts = conn.execute(select(dataset_table.c.counts).where(dataset_table.c.id == 1)).scalar()
+        return int((counts or {}).get(table_name, 0))
+
+    return per_dataset(("loaded_count", table_name), stored)
 
 
 def page_links(
@@ -44,10 +65,19 @@ def page_document(
     }
 
 
-def offset_page(request: Request, documents: list[Any], total: int, limit: int, offset: int) -> Payload:
-    """An offset page of `documents` (already cut to the page), with its links in the body and the Link header."""
-    links = page_links(request, total, limit, offset)
-    return Payload(document=page_document(documents, total, limit, offset, links), links=links)
+def offset_page(
+    request: Request,
+    documents: list[Any],
+    total: int,
+    limit: int,
+    offset: int,
+    total_is_exact: bool = True,
+    more: bool | None = None,
+) -> Payload:
+    """An offset page of `documents` (already cut to the page), with its links in the body and the Link header.
+    `more`: whether rows follow the page, when the caller knows (needed when the total is a bound)."""
+    links = page_links(request, total, limit, offset, more)
+    return Payload(document=page_document(documents, total, limit, offset, links, total_is_exact), links=links)
 
 
 def keyset_links(

@@ -31,6 +31,7 @@ from app.models import (
     Report,
     ReportSource,
     Source,
+    ValueCount,
     table_of,
 )
 from app.schemas import CitationPublic, DestinationRef, MetricPublic, PeriodRef, ReportedBy
@@ -52,6 +53,22 @@ check_table = table_of(Check)
 check_metric_table = table_of(CheckMetric)
 dataset_table = table_of(Dataset)
 representation_table = table_of(MetricRepresentation)
+value_count_table = table_of(ValueCount)
+
+COUNTED = {
+    "metrics": (
+        "report_id",
+        "attributed_to",
+        "period_id",
+        "destination_id",
+        "measure",
+        "population",
+        "unit",
+        "qualifier",
+    ),
+    "citations": ("source_id",),
+}
+"""The columns whose rows per value the loader stores (app.loader.counts) and count_by reads."""
 
 # A metric document: MetricPublic's fields, built here and nowhere else. The labels and notes come from joined
 # tables; the embedded destination, period and publication are selected as `<field>_<their field>` (a
@@ -282,6 +299,18 @@ def in_list(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
     return condition
 
 
-def count_by(conn: Connection, column: Any) -> dict[str, int]:
-    """Rows per value of `column` (e.g. metrics per period)."""
-    return {key: n for key, n in conn.execute(select(column, func.count()).group_by(column))}
+def count_by(conn: Connection, column: Any) -> dict[str | None, int]:
+    """Rows per value of `column` (e.g. metrics per period), as the loader counted them (one primary-key read);
+    counted here only in a database not loaded since the counts were added (the next load stores them)."""
+    if column.name not in COUNTED.get(column.table.name, ()):
+        raise KeyError(f"{column.table.name}.{column.name} is not counted by the loader: add it to COUNTED")
+    c = value_count_table.c
+    stored = conn.execute(
+        select(c.counts).where(c.table_name == column.table.name, c.column_name == column.name)
+    ).scalar()
+    if stored is None:
+        return {
+            None if key is None else str(key): n
+            for key, n in conn.execute(select(column, func.count()).group_by(column))
+        }
+    return {key: n for key, n in stored}

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, and_, delete, inspect, select, update
 
 from app.checks import Audit, compute
+from app.loader import counts as value_counts
 from app.loader import representations
 from app.loader.bulk_write import write_bulk
 from app.loader.seed import SeedDataset
@@ -217,6 +218,10 @@ def load(
             _analyze(conn)
             if after_table is not None:
                 after_table("metric_representations")
+        if result.changed or current != signature or not value_counts.current(conn):
+            value_counts.rebuild(conn)
+            if after_table is not None:
+                after_table("value_counts")
         if result.changed or current != signature:
             conn.execute(delete(dataset_table))
             conn.execute(dataset_table.insert().values(id=1, signature=signature, loaded_at=now(), counts=counts))

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Connection, and_, func, select, true
+from sqlalchemy import Connection, and_, select, true
 from starlette.responses import Response
 
 from app.api.collections import Collection
 from app.api.deps import ConnDep, IdList, LimitParam, OffsetParam, split_ids
 from app.api.formats import Payload, format_param, negotiate
-from app.api.pagination import offset_page
+from app.api.pagination import bounded_count, loaded_count, offset_page
 from app.api.queries import citation_document, citation_table, citations_select, in_list
 from app.api.representation import respond
 from app.api.web_annotations import annotation_document, base_url, collection_document
@@ -74,9 +74,14 @@ def read_citations(
         if fmt == "csv":
             docs = [citation_document(r, r.source_url) for r in conn.execute(query)]
             return Payload(document=None, csv_rows=lambda: docs, csv_columns=CITATIONS.columns)
-        total = conn.execute(select(func.count()).select_from(citation_table).where(where)).scalar_one()
-        docs = [citation_document(r, r.source_url) for r in conn.execute(query.limit(limit).offset(offset))]
-        page = offset_page(request, docs, total, limit, offset)
+        total, exact = (
+            bounded_count(conn, select(citation_table.c.id).where(where))
+            if conds
+            else (loaded_count(conn, "citations"), True)
+        )
+        rows = conn.execute(query.limit(limit + 1).offset(offset)).all()
+        docs = [citation_document(r, r.source_url) for r in rows[:limit]]
+        page = offset_page(request, docs, total, limit, offset, exact, more=len(rows) > limit)
         if fmt == "jsonld":
             return Payload(None, links=page.links, jsonld=collection_document(request, docs, total, limit, offset))
         return page

@@ -27,14 +27,21 @@ from app.api.filters import (
 )
 from app.api.formats import Payload, negotiate, render_json, response_content
 from app.api.keyset import arms, read_arms
-from app.api.pagination import TOTAL_BOUND, keyset_links, page_document, page_links
+from app.api.names import invalid
+from app.api.pagination import (
+    TOTAL_BOUND,
+    bounded_count,
+    keyset_links,
+    loaded_count,
+    page_document,
+    page_links,
+)
 from app.api.queries import (
-    dataset_table,
     metric_table,
     period_table,
     representation_table,
 )
-from app.api.representation import per_dataset, respond
+from app.api.representation import respond
 from app.api.stored import csv_body, json_fragment, json_page
 from app.errors import ApiProblem, problem_responses
 from app.schemas import MetricPage, MetricPublic
@@ -42,6 +49,12 @@ from app.schemas import MetricPage, MetricPublic
 METRIC_QUERY = QueryModel(MetricQuery)
 METRIC_FILTERS = QueryModel(MetricFilters)
 METRICS = Collection("metrics", "metric", "The figures", MetricPublic, page=MetricPage, list_summary="List figures")
+
+
+FACETS_BOUNDED = (
+    f"counts at most {TOTAL_BOUND:,} filtered figures, and these filters select more: narrow them, or ask for "
+    "facets with no filter (the whole dataset's counts, stored by the loader)"
+)
 
 
 @METRICS.list_route(
@@ -63,10 +76,12 @@ def read_metrics(request: Request, conn: ConnDep, query: Annotated[MetricQuery, 
         def with_facets(envelope: dict[str, Any]) -> dict[str, Any]:
             """The page's envelope, with `facets` counted over every page when asked."""
             if query.facet:
-                envelope["facets"] = facet_counts(conn, list(query.facet), where)
+                if not exact:
+                    raise invalid("facet", FACETS_BOUNDED)
+                envelope["facets"] = facet_counts(conn, list(query.facet), where if conds else None)
             return envelope
 
-        total, exact = bounded_total(conn, where) if conds else (_loaded_count(conn), True)
+        total, exact = bounded_total(conn, where) if conds else (loaded_count(conn, "metrics"), True)
         few = bool(conds) and exact and conn.dialect.name == "sqlite"  # PostgreSQL's statistics tell it
         page = listing(metric_table.c.id, metric_table.c.destination_id, _stored_document()).where(where)
         if after is None:
@@ -196,21 +211,9 @@ def _close_ids(conn: Connection, metric_id: str) -> list[str]:
     return difflib.get_close_matches(metric_id.lower(), ids, n=3, cutoff=0.6)
 
 
-def _loaded_count(conn: Connection) -> int:
-    """Every metric: the count the loader stored, not a count over the table."""
-
-    def stored() -> int:
-        counts = conn.execute(select(dataset_table.c.counts).where(dataset_table.c.id == 1)).scalar()
-        return int((counts or {}).get("metrics", 0))
-
-    return per_dataset("metric_count", stored)
-
-
 def bounded_total(conn: Connection, where: ColumnElement[bool]) -> tuple[int, bool]:
-    """The matching rows, counted up to TOTAL_BOUND (and whether that is all of them)."""
-    matching = listing(literal(1)).where(where).limit(TOTAL_BOUND + 1).subquery()
-    count = int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
-    return min(count, TOTAL_BOUND), count <= TOTAL_BOUND
+    """The matching figures, counted up to TOTAL_BOUND (and whether that is all of them)."""
+    return bounded_count(conn, listing(literal(1)).where(where))
 
 
 @METRICS.routes.get(
