@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, exists, false, func, literal, literal_column, or_, select, table, text
+from sqlalchemy import Connection, false, func, literal, literal_column, or_, select, table, text
 from sqlalchemy import column as sql_column
 
 from app.api.pagination import TOTAL_BOUND
@@ -100,8 +100,15 @@ def _own_text(conn: Connection, q: str, pattern: str) -> list[str] | Condition:
         ids = _indexed_matches(conn, q, pattern)
         if ids is not None:
             return ids
-    quoted = exists().where(citation_table.c.metric_id == m.id, _like(citation_table.c.quote, pattern))
-    return or_(_like(m.value_text, pattern), quoted)
+    # A correlated scalar subquery, not EXISTS: PostgreSQL would turn EXISTS into one hashed set of every
+    # matching quote, gathered before the first row.
+    quoted = (
+        select(literal(1))
+        .where(citation_table.c.metric_id == m.id, _like(citation_table.c.quote, pattern))
+        .limit(1)
+        .scalar_subquery()
+    )
+    return or_(_like(m.value_text, pattern), quoted.is_not(None))
 
 
 def _indexed_matches(conn: Connection, q: str, pattern: str) -> list[str] | None:
@@ -112,14 +119,15 @@ def _indexed_matches(conn: Connection, q: str, pattern: str) -> list[str] | None
         if len(q) < 3:
             return None
         # FTS5 (detail=none) matches trigrams, not phrases: every trigram of q gives the candidates (a superset),
-        # read up to SELECTIVE + 1 of them; LIKE on each keeps the real matches.
+        # counted by rowid alone (no text read) up to SELECTIVE + 1; LIKE on each then keeps the real matches.
         trigrams = {q[i : i + 3] for i in range(len(q) - 2)}
-        match = " ".join('"' + t.replace('"', '""') + '"' for t in sorted(trigrams))
-        candidates = (
-            select(s.metric_id, _like(s.text, pattern))
-            .where(text("metric_search MATCH :trigrams").bindparams(trigrams=match))
-            .limit(SELECTIVE + 1)
+        match = text("metric_search MATCH :trigrams").bindparams(
+            trigrams=" ".join('"' + t.replace('"', '""') + '"' for t in sorted(trigrams))
         )
+        few = select(literal_column("rowid")).select_from(search_table).where(match).limit(SELECTIVE + 1).subquery()
+        if conn.execute(select(func.count()).select_from(few)).scalar_one() > SELECTIVE:
+            return None
+        candidates = select(s.metric_id, _like(s.text, pattern)).where(match)
     else:
         # pg_trgm's GIN index answers LIKE itself (it rechecks each candidate): these are the matches.
         candidates = select(s.metric_id, text("true")).where(_like(s.text, pattern)).limit(SELECTIVE + 1)
