@@ -10,6 +10,8 @@ import csv
 import hashlib
 import io
 import json
+import random
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,8 @@ from app.api.queries import METRIC_CSV_COLUMNS
 from app.config import Settings
 from app.loader.seed import SeedInvalid, read_seed
 from app.main import create_app
-from bench import export, run, synthetic, targets
-from tests.conftest import SEED_DIR, dump_database, load_seed
+from bench import export, harness, latency, misses, synthetic, targets
+from tests.conftest import SEED_DIR, copy_sqlite, dump_database, load_seed
 
 N = 300
 
@@ -90,7 +92,8 @@ def test_export_for_datasette_holds_our_rows(sqlite_url: str, tmp_path: Path) ->
     with TestClient(create_app(Settings(database_url=sqlite_url))) as client:
         ours = list(csv.DictReader(io.StringIO(client.get("/v1/metrics?format=csv").text)))
     with sqlite3.connect(flat) as conn:
-        theirs = [dict(zip(METRIC_CSV_COLUMNS, row, strict=True)) for row in conn.execute("SELECT * FROM metrics")]
+        columns = [*METRIC_CSV_COLUMNS, *export.EXTRA_COLUMNS]
+        theirs = [dict(zip(columns, row, strict=True)) for row in conn.execute("SELECT * FROM metrics")]
     assert len(theirs) == len(ours)
     for mine, flat_row in zip(ours, theirs, strict=True):
         for column in METRIC_CSV_COLUMNS:
@@ -117,8 +120,96 @@ def test_ceiling_replays_our_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_row_ids_read_every_target() -> None:
     datasette = json.dumps({"columns": ["x", "id"], "rows": [[1, "a"], [2, "b"]]}).encode()
-    assert run.row_ids("datasette", "list", datasette) == ["a", "b"]
-    assert run.row_ids("api", "list", b'{"data": [{"id": "a"}]}') == ["a"]
-    assert run.row_ids("api", "item", b'{"id": "a"}') == ["a"]
-    assert run.row_ids("api", "csv", b"id,x\r\na,1\r\n") == ["a"]
-    assert run._ms("547.00us") == pytest.approx(0.547) and run._ms("1.25s") == 1250
+    assert harness.row_ids("datasette", "list", datasette) == ["a", "b"]
+    assert harness.row_ids("api", "list", b'{"data": [{"id": "a"}]}') == ["a"]
+    assert harness.row_ids("api", "item", b'{"id": "a"}') == ["a"]
+    assert harness.row_ids("api", "csv", b"id,x\r\na,1\r\n") == ["a"]
+    assert harness._ms("547.00us") == pytest.approx(0.547) and harness._ms("1.25s") == 1250
+
+
+@pytest.fixture(scope="module")
+def bench_db(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> tuple[str, Path, Path]:
+    """The seed plus N synthetic metrics in SQLite, and its Datasette export (`figures.db`)."""
+    folder = tmp_path_factory.mktemp("bench")
+    db = folder / "data.db"
+    copy_sqlite(sqlite_template, db)
+    url = f"sqlite:///{db}"
+    load_seed(url, synthetic.write_seed(folder / "syn", N))
+    export.export(url, folder / "figures.db")
+    return url, db, folder / "figures.db"
+
+
+def _ceiling_rows(app: Any, path: str) -> list[str]:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    raw, _, query = path.partition("?")
+    asyncio.run(app({"type": "http", "raw_path": raw.encode(), "query_string": query.encode()}, None, send))
+    assert sent[0]["status"] == 200
+    return harness.row_ids("api", "list", sent[1]["body"])
+
+
+def _datasette_rows(flat: Path, paths: list[str]) -> list[list[str]]:
+    from datasette.app import Datasette
+
+    async def fetch() -> list[list[str]]:
+        ds = Datasette(immutables=[str(flat)], settings={"suggest_facets": False})
+        out = []
+        for path in paths:
+            response = await ds.client.get(path)
+            assert response.status_code == 200, (path, response.text[:200])
+            out.append(harness.row_ids("datasette", "list", response.content))
+        return out
+
+    return asyncio.run(fetch())
+
+
+def test_miss_draws_select_the_same_rows_from_ours_the_ceiling_and_datasette(
+    bench_db: tuple[str, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, db, flat = bench_db
+    monkeypatch.setenv("BENCH_CEILING_DB", str(db))
+    ceiling = targets.ceiling_miss()
+    facts = misses.facts(db)
+    assert len(facts.ids) == N + 31 and "CA" in facts.codes and "SG" in facts.codes
+    with TestClient(create_app(Settings(database_url=url, response_cache=False))) as client:
+        for scenario in misses.SCENARIOS:
+            all_drawn = misses.draws(scenario, facts, n=120)
+            assert all_drawn == misses.draws(scenario, facts, n=120), "the same draws every run"
+            drawn = misses.sample(all_drawn, k=8)
+            assert len({d.ours for d in drawn}) > 4, "a new parameter per request (country and q from short lists)"
+            ours = []
+            for draw in drawn:
+                response = client.get(draw.ours)
+                assert response.status_code == 200, draw.ours
+                ours.append([m["id"] for m in response.json()["data"]])
+                assert _ceiling_rows(ceiling, draw.ours) == ours[-1], draw.ours
+            assert _datasette_rows(flat, [d.datasette for d in drawn]) == ours, scenario
+            assert any(ours), f"{scenario}: every sampled draw selects nothing"
+
+
+def test_the_wrk_script_sends_each_path_in_turn() -> None:
+    paths = ["/v1/metrics?q=hong+kong", '/v1/metrics?q=%22x%22&after=a"b']
+    script = misses.lua_script(paths)
+    quoted = re.findall(r'^  "((?:[^"\\]|\\.)*)"', script, flags=re.M)
+    assert [q.replace('\\"', '"').replace("\\\\", "\\") for q in quoted] == paths
+    assert "i = i % #paths + 1" in script and 'wrk.format("GET", paths[i])' in script
+
+
+def test_latency_requests_ask_datasette_for_our_rows(bench_db: tuple[str, Path, Path]) -> None:
+    url, db, flat = bench_db
+    facts = latency.db_facts(db)
+    assert facts.rows == N + 31
+    rng = random.Random(1)
+    pairs = {f"{name} {i}": latency.REQUESTS[name](facts, rng) for name in latency.REQUESTS for i in range(3)}
+    with TestClient(create_app(Settings(database_url=url, response_cache=False))) as client:
+        ours = {}
+        for name, (path, _) in pairs.items():
+            response = client.get(path)
+            assert response.status_code == 200, path
+            ours[name] = [m["id"] for m in response.json()["data"]]
+    theirs = dict(zip(pairs, _datasette_rows(flat, [d for _, d in pairs.values()]), strict=True))
+    assert {name: rows for name, rows in theirs.items() if rows != ours[name]} == {}
+    assert all(ours.values())

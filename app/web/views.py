@@ -69,21 +69,9 @@ def flows_check(checks: list[dict[str, Any]], by_id: dict[str, dict[str, Any]]) 
     return None
 
 
-def index_context(request: Request, conn: Connection, doc: Doc) -> dict[str, Any]:
-    metrics = data.metrics(conn)
-    by_id = {m["id"]: m for m in metrics}
-    checks = data.checks(conn)
-    dest_rows = destination_rows(metrics)
-    in_charts = {r[u]["id"] for r in dest_rows for u in ("persons", "cases")}
-    flows = flows_check(checks, by_id)
-    flow_chart = None
-    flow_rows: list[dict[str, Any]] = []
-    if flows is not None:
-        flow_chart, flow_rows = chart(flows, by_id)
-        in_charts |= {m["metric_id"] for m in flows["metrics"] if m["role"] == "part"}
-    cards = [m for m in metrics if m["id"] not in in_charts]
-    cards.sort(key=lambda m: (m["unit"] != "persons", -(m["lower"] or 0)))
-    dest_chart = paired_bars(
+def destination_chart(dest_rows: list[dict[str, Any]]) -> Any:
+    """Persons and cases per destination as paired bars, one scale for both."""
+    return paired_bars(
         [
             (
                 r["destination"]["name"].split(" (")[0],
@@ -101,6 +89,33 @@ def index_context(request: Request, conn: Connection, doc: Doc) -> dict[str, Any
             for r in dest_rows
         ),
     )
+
+
+CARDS = 24
+"""The home page's cards: at most this many figures (persons first, largest lower bound first)."""
+CHART_ROWS = 12
+"""The home page's destination chart: at most this many destinations, ..."""
+CHART_CANDIDATES = 50
+"""... drawn from the destinations of this many of the largest persons figures."""
+
+
+def index_context(request: Request, conn: Connection, doc: Doc) -> dict[str, Any]:
+    """What / shows, each part loaded on its own with a bound: the checks and their figures (the seed's), the
+    destination chart's pairs, then the cards (the largest figures outside the charts)."""
+    checks = data.checks(conn)
+    by_id = {m["id"]: m for m in data.metrics(conn, [m["metric_id"] for c in checks for m in c["metrics"]])}
+    pairs = data.destination_pairs(conn, CHART_CANDIDATES)
+    dest_rows = destination_rows(data.metrics(conn, [i for pair in pairs[:CHART_ROWS] for i in pair]))
+    in_charts = {r[u]["id"] for r in dest_rows for u in ("persons", "cases")}
+    flows = flows_check(checks, by_id)
+    flow_chart = None
+    flow_rows: list[dict[str, Any]] = []
+    if flows is not None:
+        flow_chart, flow_rows = chart(flows, by_id)
+        in_charts |= {m["metric_id"] for m in flows["metrics"] if m["role"] == "part"}
+    cards = data.metrics_in_order(conn, data.largest_cards(conn, in_charts, CARDS))
+    counts = data.dataset(conn).get("counts") or {}
+    outside_charts = max(int(counts.get("metrics", 0)) - len(in_charts), len(cards))
     source, loaded_at = _source_and_loaded(conn)
     base = request.app.state.pages.base_url
     periods = data.periods(conn)
@@ -112,11 +127,14 @@ def index_context(request: Request, conn: Connection, doc: Doc) -> dict[str, Any
         "source": source,
         "cards": cards,
         "dest_rows": dest_rows,
-        "dest_chart": dest_chart,
+        "dest_chart": destination_chart(dest_rows),
         "flows": flows,
         "flow_chart": flow_chart,
         "flow_rows": flow_rows,
-        "counts": data.dataset(conn).get("counts") or {},
+        "counts": counts,
+        "cards_of": outside_charts if outside_charts > len(cards) else None,
+        "dest_rows_cut": len(pairs) > CHART_ROWS,
+        "chart_candidates": CHART_CANDIDATES,
         "cite": cite.citation(source, base, "/", loaded_at) if source else None,
         "jsonld": cite.dataset_jsonld(base, doc["description"], source, places, temporal, doc["loaded_at"])
         if source
@@ -191,9 +209,7 @@ def metric_context(request: Request, conn: Connection, doc: Doc) -> dict[str, An
     source, loaded_at = _source_and_loaded(conn)
     checks = data.checks(conn, doc["checks"])
     members = data.members(conn, doc["destination"]["id"]) if doc["destination"] else []
-    membership = None
-    if doc["destination"]:
-        membership = next((d for d in data.destinations(conn) if d["id"] == doc["destination"]["id"]), None)
+    membership = data.destination(conn, doc["destination"]["id"]) if doc["destination"] else None
     base = request.app.state.pages.base_url
     span = span_of(doc)
     return {
@@ -244,19 +260,34 @@ def plain(title: str) -> Any:
     return lambda request, conn, doc: {"title": title}
 
 
+ITEM_FIGURES = 100
+"""A report, destination or period page lists at most this many of its figures (id order), then links the list."""
+
+
+def figures_of(conn: Connection, doc: Doc, column: str, filter_name: str) -> dict[str, Any]:
+    """The first ITEM_FIGURES figures with `column` = this item (one more is read, to know whether more exist),
+    and when more exist, how many (the document's metric_count) and the filtered, paged /v1/metrics URL."""
+    count, table = doc.get("metric_count"), (data.dataset(conn).get("counts") or {}).get("metrics")
+    # Walking the id order finds the first rows after about limit * table / count rows; the index, after count.
+    dense = bool(count and table) and (ITEM_FIGURES + 1) * int(table or 0) < int(count or 0) ** 2
+    rows = data.metrics(conn, limit=ITEM_FIGURES + 1, dense=dense, **{column: doc["id"]})
+    more = None
+    if len(rows) > ITEM_FIGURES:
+        href = "/v1/metrics?" + urlencode({filter_name: doc["id"]})
+        more = {"shown": ITEM_FIGURES, "total": doc.get("metric_count"), "href": href}
+    return {"metrics": _with_bars(rows[:ITEM_FIGURES]), "more": more}
+
+
 def destination_context(request: Request, conn: Connection, doc: Doc) -> dict[str, Any]:
-    return {"title": doc["label"], "metrics": _with_bars(data.metrics(conn, destination_id=doc["id"]))}
+    return {"title": doc["label"], **figures_of(conn, doc, "destination_id", "destination")}
 
 
 def period_context(request: Request, conn: Connection, doc: Doc) -> dict[str, Any]:
-    return {"title": doc["label"], "metrics": _with_bars(data.metrics(conn, period_id=doc["id"]))}
+    return {"title": doc["label"], **figures_of(conn, doc, "period_id", "period")}
 
 
 def report_context(request: Request, conn: Connection, doc: Doc) -> dict[str, Any]:
-    return {
-        "title": "The report, as the article describes it",
-        "metrics": _with_bars(data.metrics(conn, report_id=doc["id"])),
-    }
+    return {"title": "The report, as the article describes it", **figures_of(conn, doc, "report_id", "report")}
 
 
 def citation_context(request: Request, conn: Connection, doc: Doc) -> dict[str, Any]:
