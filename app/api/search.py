@@ -31,7 +31,7 @@ search_table = table("metric_search", sql_column("metric_id"), sql_column("text"
 """One row per metric: its own searched text (app.api.queries.search_text); migration 0007 indexes it (SQLite
 FTS5 trigram, PostgreSQL pg_trgm GIN on lower(text))."""
 SELECTIVE = 5_000
-"""The most metrics the text index may return for its matches to become an id list; past it, each row is
+"""The most candidates the text index may return for its matches to become an id list; past it, each row is
 tested (a list that long costs more to pass around than the per-row test costs to stop early)."""
 
 
@@ -59,7 +59,7 @@ def search_condition(conn: Connection, q: str) -> Condition:
     if not lists:
         return false()
     indexed = or_(*(in_list(metric_table.c[name], ids) for name, ids in lists.items()))
-    if conn.dialect.name != "sqlite" or not _more_than_a_page_of_totals(conn, indexed):
+    if conn.dialect.name != "sqlite" or not _past_the_total_bound(conn, indexed):
         return indexed
     # Most rows match: test each row (`+column` keeps the lists off their indexes), so that the page walks the
     # sort's index and stops when it is full, where an index per list would gather every match and sort them.
@@ -67,7 +67,7 @@ def search_condition(conn: Connection, q: str) -> Condition:
     return or_(*(in_list(literal_column(f"+{metric_table.name}.{name}"), ids) for name, ids in lists.items()))
 
 
-def _more_than_a_page_of_totals(conn: Connection, condition: Condition) -> bool:
+def _past_the_total_bound(conn: Connection, condition: Condition) -> bool:
     """Whether more than TOTAL_BOUND metrics match (index reads only, at most TOTAL_BOUND + 1)."""
     matching = select(literal(1)).select_from(metric_table).where(condition).limit(TOTAL_BOUND + 1).subquery()
     return int(conn.execute(select(func.count()).select_from(matching)).scalar_one()) > TOTAL_BOUND
