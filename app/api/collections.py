@@ -95,7 +95,9 @@ class Collection:
         if self.csv_routes.routes:
             parent.include_router(self.csv_routes, tags=[self.name])
 
-    def csv_route(self, description: str) -> Callable[[Endpoint], Endpoint]:
+    def csv_route(
+        self, description: str, openapi_extra: dict[str, Any] | None = None
+    ) -> Callable[[Endpoint], Endpoint]:
         """Declare `/<name>.csv` (`list_<name>_csv`): the list's CSV as an operation of its own, whose 200 is
         text/csv only, so a generated client fetches CSV without parsing it as JSON."""
         return self.csv_routes.get(
@@ -110,10 +112,14 @@ class Collection:
                 },
                 **problem_responses(400, 503),
             },
+            openapi_extra=openapi_extra,
         )
 
     def list_route(
-        self, description: str | None = None, router: APIRouter | None = None
+        self,
+        description: str | None = None,
+        router: APIRouter | None = None,
+        openapi_extra: dict[str, Any] | None = None,
     ) -> Callable[[Endpoint], Endpoint]:
         """Declare the list operation (`list_<name>`, a Page of the Public model, or CSV)."""
         ok = {**self.ok, "description": description} if description else self.ok
@@ -124,6 +130,7 @@ class Collection:
             operation_id=f"list_{self.name}",
             response_model=self.page or Page[self.public],  # type: ignore[name-defined]
             responses={200: ok, **problem_responses(400, 406, 503)},
+            openapi_extra=openapi_extra,
         )
 
     def _add_list_route(self, router: APIRouter) -> None:

@@ -166,6 +166,16 @@ def _labelled(table: Any) -> Any:
     return select(table.c.id, label).order_by(table.c.id)
 
 
+def _parameters_first(operation: dict[str, Any]) -> dict[str, Any]:
+    """The operation with `parameters` where FastAPI puts them, before `responses`: a QueryModel's come from
+    `openapi_extra`, which FastAPI appends last (the same document, the same bytes)."""
+    if "parameters" not in operation or "responses" not in operation:
+        return operation
+    keys = [k for k in operation if k != "parameters"]
+    keys.insert(keys.index("responses"), "parameters")
+    return {k: operation[k] for k in keys}
+
+
 def patch_openapi(app: FastAPI) -> None:
     """Add the Problem schema the `responses` entries refer to, drop FastAPI's 422, attach the examples."""
     original = app.openapi
@@ -181,8 +191,9 @@ def patch_openapi(app: FastAPI) -> None:
         components["Problem"] = problem
         # Validation errors answer 400 problem+json, not FastAPI's default 422.
         for path in schema.get("paths", {}).values():
-            for operation in path.values():
+            for method, operation in path.items():
                 operation.get("responses", {}).pop("422", None)
+                path[method] = _parameters_first(operation)
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         # Open data: no operation needs credentials (said explicitly, as linters and generated clients expect).

@@ -28,6 +28,7 @@ from app.api.queries import (
     population_table,
     report_table,
 )
+from app.api.representation import per_dataset
 from app.api.search import search_condition
 from app.errors import shown
 from app.vocabulary import CountryMatch, DestinationKind, MemberBasis, Qualifier, Slug, Unit
@@ -320,15 +321,19 @@ def _ids(column: Any, name: str, table: Any) -> Filter:
         ids = split_ids(getattr(f, name))
         if not ids:
             return []
-        found = set(ctx.conn.execute(select(table.c.id).where(in_list(table.c.id, ids))).scalars())
-        unknown = [i for i in ids if i not in found]
+        known = per_dataset(("ids", table.name), lambda: _all_ids(ctx.conn, table))
+        unknown = [i for i in ids if i not in known]
         if unknown:
-            known = list(ctx.conn.execute(select(table.c.id).order_by(table.c.id)).scalars())
             names = ", ".join(shown(i) for i in unknown)
-            raise invalid(name, f"no {name} {names}; {suggestion(unknown[0], known)}")
+            raise invalid(name, f"no {name} {names}; {suggestion(unknown[0], list(known))}")
         return [in_list(column, ids)]
 
     return condition
+
+
+def _all_ids(conn: Connection, table: Any) -> dict[str, None]:
+    """Every id of a small table (reports, measures, destinations...), in order."""
+    return dict.fromkeys(conn.execute(select(table.c.id).order_by(table.c.id)).scalars())
 
 
 def _enum(column: Any, name: str) -> Filter:
@@ -339,20 +344,25 @@ def _country(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
     if f.country is None:
         return []
     code = resolve_country(ctx.conn, f.country)
+    ctx.country_match = per_dataset(("country_match", code), lambda: _country_match(ctx.conn, code))
+    return [in_list(metric_table.c.destination_id, sorted(ctx.country_match)) if ctx.country_match else false()]
+
+
+def _country_match(conn: Connection, code: str) -> dict[str, dict[str, str]]:
+    """How each destination matches the country `code`, by destination id (COUNTRY_MATCH_KEYS)."""
     members = destination_member_table
-    exact = ctx.conn.execute(select(destination_table.c.id).where(destination_table.c.code == code)).scalars()
-    groups = ctx.conn.execute(select(members.c.group_id, members.c.basis).where(members.c.code == code))
+    exact = conn.execute(select(destination_table.c.id).where(destination_table.c.code == code)).scalars()
+    groups = conn.execute(select(members.c.group_id, members.c.basis).where(members.c.code == code))
 
     def matched(how: str, destination_id: str, basis: str) -> dict[str, str]:
         href = f"/v1/destinations/{destination_id}"
         return {"country_match": how, "country_match_basis": basis, "country_match_href": href}
 
     # A place the source names itself is matched on the source's word; a group member on its recorded basis.
-    ctx.country_match = {
+    return {
         **{group: matched(CountryMatch.group.value, group, basis) for group, basis in groups.all()},
         **{place: matched(CountryMatch.exact.value, place, MemberBasis.source.value) for place in exact.all()},
     }
-    return [in_list(metric_table.c.destination_id, sorted(ctx.country_match)) if ctx.country_match else false()]
 
 
 def _value_min(f: MetricFilters, ctx: FilterContext) -> list[Condition]:

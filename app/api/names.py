@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from app.api.queries import destination_alias_table, destination_member_table, destination_table
+from app.api.representation import per_dataset
 from app.errors import ApiProblem, shown
 
 LIST_ALL_UP_TO = 30
@@ -74,7 +75,7 @@ def country_names(conn: Connection) -> tuple[dict[str, str], dict[str, str]]:
 def resolve_country(conn: Connection, value: str) -> str:
     """The ISO 3166-1 alpha-2 code `value` names: a code itself, or a name listed in the seed. 400 otherwise,
     with the closest known names."""
-    places, groups = country_names(conn)
+    places, groups = per_dataset("country_names", lambda: country_names(conn))
     key = normal(value)
     if key in places:
         return places[key]

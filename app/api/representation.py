@@ -11,8 +11,10 @@ import datetime as dt
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fastapi import Request
 from sqlalchemy import Connection, text
@@ -77,6 +79,29 @@ def dataset_signature(conn: Connection) -> tuple[str, dt.datetime]:
     return str(row[0]), loaded_at
 
 
+T = TypeVar("T")
+_request_signature: ContextVar[str | None] = ContextVar("dataset_signature", default=None)
+_per_dataset: dict[tuple[str, Hashable], object] = {}
+PER_DATASET_ENTRIES = 1024
+
+
+def per_dataset(key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()` (a function of the loaded dataset alone: country names, the ids a table holds), kept for the
+    dataset whose signature respond() read in this request's transaction; a reload changes the signature, so a
+    kept value never outlives its data. Outside respond() it is computed every time."""
+    signature = _request_signature.get()
+    if signature is None:
+        return compute()
+    memo_key = (signature, key)
+    if memo_key in _per_dataset:
+        return _per_dataset[memo_key]  # type: ignore[return-value]
+    value = compute()
+    if len(_per_dataset) >= PER_DATASET_ENTRIES:  # a reload's old entries, or many keys: start again
+        _per_dataset.clear()
+    _per_dataset[memo_key] = value
+    return value
+
+
 def link_header(links: dict[str, str | None]) -> str:
     return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url is not None)
 
@@ -109,7 +134,11 @@ def respond(
     cache: ResponseCache = request.app.state.response_cache
     rendered = cache.get(key)
     if rendered is None:
-        payload = build(conn)
+        token = _request_signature.set(signature)
+        try:
+            payload = build(conn)
+        finally:
+            _request_signature.reset(token)
         headers: list[tuple[str, str]] = []
         if payload.links:
             headers.append(("Link", link_header(payload.links)))

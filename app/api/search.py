@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, false, func, literal, literal_column, or_, select, table, text
+from sqlalchemy import Connection, false, func, literal, literal_column, or_, select, table, text, union_all
 from sqlalchemy import column as sql_column
 
 from app.api.pagination import TOTAL_BOUND
@@ -44,13 +44,7 @@ def search_condition(conn: Connection, q: str) -> Condition:
     """Case-insensitive substring of the measure's or population's id or label, the value as printed, a quote, or
     the destination's name, label, aliases or member names (`q=usa`): exactly what a LIKE over each field keeps."""
     pattern = like_pattern(q)
-    lists = {
-        name: ids
-        for name, parent in SEARCHED_LABELS.items()
-        if (ids := _matching(conn, parent.c.id, pattern, parent.c.id, parent.c.label))
-    }
-    if places := _places(conn, pattern):
-        lists["destination_id"] = places
+    lists = _labelled(conn, pattern)
     own = _own_text(conn, q, pattern)
     if not isinstance(own, list):  # a per-row test: no index serves the OR anyway
         return or_(*(in_list(metric_table.c[name], ids) for name, ids in lists.items()), own)
@@ -59,11 +53,11 @@ def search_condition(conn: Connection, q: str) -> Condition:
     if not lists:
         return false()
     indexed = or_(*(in_list(metric_table.c[name], ids) for name, ids in lists.items()))
-    if conn.dialect.name != "sqlite" or not _past_the_total_bound(conn, indexed):
+    if conn.dialect.name != "sqlite" or set(lists) == {"id"} or not _past_the_total_bound(conn, indexed):
         return indexed
     # Most rows match: test each row (`+column` keeps the lists off their indexes), so that the page walks the
     # sort's index and stops when it is full, where an index per list would gather every match and sort them.
-    # PostgreSQL's statistics tell the two apart; SQLite's do not.
+    # PostgreSQL's statistics tell the two apart; SQLite's do not. (Text ids alone are at most SELECTIVE.)
     return or_(*(in_list(literal_column(f"+{metric_table.name}.{name}"), ids) for name, ids in lists.items()))
 
 
@@ -77,19 +71,25 @@ def _like(column: Any, pattern: str) -> Any:
     return func.lower(column).like(pattern, escape="\\")
 
 
-def _matching(conn: Connection, key: Any, pattern: str, *columns: Any) -> list[str]:
-    """`key` of the rows of a small table where any of `columns` matches, sorted (a stable statement)."""
-    found = conn.execute(select(key).where(or_(*(_like(c, pattern) for c in columns))).distinct())
-    return sorted(found.scalars())
-
-
-def _places(conn: Connection, pattern: str) -> list[str]:
-    """Destinations whose name, label, an alias or a member's name matches."""
-    d = destination_table.c
-    named = _matching(conn, d.id, pattern, d.name, d.label)
-    aliased = _matching(conn, destination_alias_table.c.destination_id, pattern, destination_alias_table.c.alias)
-    grouping = _matching(conn, destination_member_table.c.group_id, pattern, destination_member_table.c.name)
-    return sorted({*named, *aliased, *grouping})
+def _labelled(conn: Connection, pattern: str) -> dict[str, list[str]]:
+    """Metric column -> the ids of the small tables' rows that match: measures and populations by id or label,
+    destinations by name, label, an alias or a member's name. One statement."""
+    d, alias, member = destination_table.c, destination_alias_table.c, destination_member_table.c
+    branches = [(name, parent.c.id, (parent.c.id, parent.c.label)) for name, parent in SEARCHED_LABELS.items()] + [
+        ("destination_id", d.id, (d.name, d.label)),
+        ("destination_id", alias.destination_id, (alias.alias,)),
+        ("destination_id", member.group_id, (member.name,)),
+    ]
+    found = union_all(
+        *(
+            select(literal(name).label("column"), key.label("id")).where(or_(*(_like(c, pattern) for c in columns)))
+            for name, key, columns in branches
+        )
+    )
+    lists: dict[str, set[str]] = {}
+    for column, key in conn.execute(found):
+        lists.setdefault(column, set()).add(key)
+    return {column: sorted(ids) for column, ids in sorted(lists.items())}
 
 
 def _own_text(conn: Connection, q: str, pattern: str) -> list[str] | Condition:

@@ -142,3 +142,18 @@ def test_a_reload_that_changes_one_figure_changes_its_stored_representation_and_
             "/v1/metrics?sort=-lower",
         ):
             assert b"Edited for the stored representation test." in client.get(url).content, url
+
+
+def test_each_figure_is_its_stored_representation_and_the_builders_byte_for_byte(
+    uncached: TestClient, db_url: str
+) -> None:
+    """/v1/metrics/{id} sends the stored document and CSV row: what metric_documents builds, for every figure."""
+    with _engine(db_url).connect() as conn:
+        rows = conn.execute(metric_select()).all()
+        documents = metric_documents(conn, rows)
+    assert len(documents) > 10
+    for document in documents:
+        url = f"/v1/metrics/{document['id']}"
+        assert uncached.get(url).content == render_json(document), url
+        expected_csv = render_csv(METRIC_CSV_COLUMNS, metric_csv_rows([document]))
+        assert uncached.get(url, params={"format": "csv"}).content == expected_csv, url
