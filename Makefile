@@ -35,7 +35,7 @@ $(RUN_STAMP): pyproject.toml requirements.lock
 
 $(STAMP): pyproject.toml requirements.lock
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(PIP_INSTALL) -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev,bench]'
 	touch $@ $(RUN_STAMP)
 
 # requirements.lock pins every package, transitive ones included, that `.[dev,bench]` installs: the

@@ -42,24 +42,26 @@ def _seed(args: argparse.Namespace) -> int:
     seed_dir: Path = args.seed_dir or settings.seed_dir
     try:
         dataset = read_seed(seed_dir)
+        if args.check:
+            # metrics.jsonl is otherwise validated by the load, as it is written
+            bulk = dataset.bulk.validate() if dataset.bulk is not None else (0, 0)
+            print(f"seed {seed_dir}: valid ({sum(len(rows) for rows in dataset.tables.values()) + sum(bulk)} rows)")
+            return 0
+        # One statement of a bulk load (an index over a million rows) may run longer than a request may.
+        timeout = max(settings.statement_timeout_ms, LOAD_STATEMENT_TIMEOUT_MS)
+        engine = make_engine(args.database_url or settings.writer_url, read_only=False, statement_timeout_ms=timeout)
+        try:
+            result = load(engine, dataset)
+        finally:
+            engine.dispose()
     except SeedInvalid as exc:
         print(f"seed {seed_dir}: {len(exc.errors)} error(s); nothing was written:", file=sys.stderr)
         for error in exc.errors:
             print(f"  {error}", file=sys.stderr)
         return 1
-    if args.check:
-        print(f"seed {seed_dir}: valid ({sum(len(rows) for rows in dataset.tables.values())} rows)")
-        return 0
-    # One statement of a bulk load (an index over a million rows) may run longer than a request may.
-    timeout = max(settings.statement_timeout_ms, LOAD_STATEMENT_TIMEOUT_MS)
-    engine = make_engine(args.database_url or settings.writer_url, read_only=False, statement_timeout_ms=timeout)
-    try:
-        result = load(engine, dataset)
     except SchemaNotReady as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        engine.dispose()
     print(result.summary())
     return 0
 

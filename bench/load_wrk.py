@@ -75,7 +75,7 @@ def parse_wrk(path: str, output: str) -> WrkResult:
     unit = re.search(r"\d+ requests in [\d.]+(m?s)", output).group(1)  # type: ignore[union-attr]
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    percentiles = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", output, re.MULTILINE))
+    percentiles = dict(re.findall(r"^\s+(\d+)%\s+(\S+)\s*$", output, re.MULTILINE))  # wrk pads "1.01s "
     return WrkResult(
         path=path,
         requests=int(requests),

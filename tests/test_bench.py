@@ -21,7 +21,6 @@ from fastapi.testclient import TestClient
 
 from app.api.queries import METRIC_CSV_COLUMNS
 from app.config import Settings
-from app.loader.seed import SeedInvalid, read_seed
 from app.main import create_app
 from bench import export, harness, latency, misses, synthetic, targets
 from tests.conftest import SEED_DIR, copy_sqlite, dump_database, load_seed
@@ -63,27 +62,6 @@ def test_bulk_metrics_load_validate_and_serve(empty_db_url: str, tmp_path: Path)
     # Back to the real seed: the synthetic rows go, the database equals a plain seed load.
     load_seed(empty_db_url, SEED_DIR)
     assert len(dump_database(empty_db_url)["metrics"]) == 31
-
-
-def test_bulk_metrics_errors_name_file_line_and_entry(tmp_path: Path) -> None:
-    seed_dir = synthetic.write_seed(tmp_path / "syn", 5)
-    path = seed_dir / "metrics.jsonl"
-    lines = path.read_text().splitlines()
-    bad_quote = json.loads(lines[1])
-    bad_quote["citations"][0]["quote"] = "no figure here"
-    unknown = json.loads(lines[2])
-    unknown["destination"] = "atlantis"
-    lines[1], lines[2] = json.dumps(bad_quote), json.dumps(unknown)
-    lines[4] = lines[3]  # a repeated id: ids must increase
-    lines.append('{"id": "syn-9", "unit": "litres"}')
-    path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(SeedInvalid) as caught:
-        read_seed(seed_dir)
-    found = {(e.file, e.line, e.entry, e.field) for e in caught.value.errors}
-    assert ("metrics.jsonl", 2, "syn-0000001", "citations.0.quote") in found
-    assert ("metrics.jsonl", 3, "syn-0000002", "destination") in found
-    assert ("metrics.jsonl", 5, "syn-0000003", None) in found
-    assert ("metrics.jsonl", 6, "syn-9", "unit") in found
 
 
 def test_export_for_datasette_holds_our_rows(sqlite_url: str, tmp_path: Path) -> None:
@@ -213,3 +191,21 @@ def test_latency_requests_ask_datasette_for_our_rows(bench_db: tuple[str, Path, 
     theirs = dict(zip(pairs, _datasette_rows(flat, [d for _, d in pairs.values()]), strict=True))
     assert {name: rows for name, rows in theirs.items() if rows != ours[name]} == {}
     assert all(ours.values())
+
+
+def test_wrk_output_with_latencies_in_seconds_is_read() -> None:
+    """wrk pads a latency in seconds with a trailing space ("1.01s "): still read, in ms."""
+    from bench.load_wrk import parse_wrk
+
+    output = (
+        "Running 10s test @ http://127.0.0.1:8000/v1/metrics\n"
+        "  Latency Distribution\n"
+        "     50%  812.00ms\n"
+        "     75%    1.01s \n"
+        "     90%    1.50s \n"
+        "     99%    2.00s \n"
+        "  1200 requests in 10.01s, 3.00MB read\n"
+        "Requests/sec:    119.88\n"
+    )
+    result = parse_wrk("/v1/metrics", output)
+    assert (result.requests, result.p50_ms, result.p99_ms, result.rate) == (1200, 812.0, 2000.0, 119.88)

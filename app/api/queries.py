@@ -119,10 +119,14 @@ _CITATION_KEYS = tuple(name for name in CitationPublic.model_fields if name != "
 
 
 def citation_document(row: Any, source_url: str) -> dict[str, Any]:
-    values = row._mapping
+    return citation_document_of(row._mapping, source_url)
+
+
+def citation_document_of(values: Mapping[str, Any], source_url: str) -> dict[str, Any]:
+    """A citation's document from its columns (a row's, or the loader's row before it is written)."""
     return {
         **{name: values[name] for name in _CITATION_KEYS},
-        "url": fragment_url(source_url, row.quote, row.prefix, row.suffix),
+        "url": fragment_url(source_url, values["quote"], values["prefix"], values["suffix"]),
     }
 
 
@@ -196,10 +200,13 @@ def _links(values: Any) -> dict[str, str | None]:
 
 
 def metric_document(
-    row: Any, citations: list[dict[str, Any]], checks: list[str], country_match: Mapping[str, Any] | None = None
+    values: Mapping[str, Any],
+    citations: list[dict[str, Any]],
+    checks: list[str],
+    country_match: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`country_match`: the COUNTRY_MATCH_KEYS of this figure's destination under the request's `country`."""
-    values = row._mapping
+    """`values`: METRIC_COLUMNS by label (a row of metric_select(), or the loader's joined row before it is
+    written). `country_match`: the COUNTRY_MATCH_KEYS of this figure's destination under the request's `country`."""
     match = country_match or {}
     computed = {
         **{field: _embedded(values, field) for field in _EMBEDDED},
@@ -221,7 +228,10 @@ def metric_documents(
     match = country_match or {}
     return [
         metric_document(
-            r, cites.get(r.id, []), checks.get(r.id, []), match.get(r.destination_id) if r.destination_id else None
+            r._mapping,
+            cites.get(r.id, []),
+            checks.get(r.id, []),
+            match.get(r.destination_id) if r.destination_id else None,
         )
         for r in rows
     ]

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, Table, and_, delete, inspect, select,
 
 from app.checks import Audit, compute
 from app.loader import representations
-from app.loader.rows import CITATION_COLUMNS, METRIC_COLUMNS
+from app.loader.bulk_write import write_bulk
 from app.loader.seed import SeedDataset
 from app.migrations import head_revision
 from app.models import metadata
@@ -107,66 +107,18 @@ def signature_of(dataset: SeedDataset, audit: Audit | None = None) -> str:
         )
         digest.update(json.dumps([name, rows], ensure_ascii=False).encode())
     if dataset.bulk is not None:
-        # metrics.jsonl: its rows in id order (the file's), digested as they were read.
+        # metrics.jsonl: its bytes (validated as they are loaded; a changed figure changes them).
         digest.update(f"bulk:{dataset.bulk.digest}".encode())
     return digest.hexdigest()
 
 
-def row_counts(dataset: SeedDataset, rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
-    counts = {name: len(rows[name]) for name in TABLE_ORDER}
-    if dataset.bulk is not None:
-        counts["metrics"] += dataset.bulk.metrics
-        counts["citations"] += dataset.bulk.citations
-    return counts
+def row_counts(rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    """Rows per table; metrics.jsonl's are added as the load writes them."""
+    return {name: len(rows[name]) for name in TABLE_ORDER}
 
 
 BULK_TABLES = ("check_metrics", "citations", "metrics")
 """Emptied, then written in full, when the dataset has a metrics.jsonl (children first)."""
-
-
-def _write_bulk(conn: Connection, dataset: SeedDataset) -> None:
-    """Insert metrics.jsonl's rows in chunks: executemany on SQLite, COPY on PostgreSQL."""
-    assert dataset.bulk is not None
-    dbapi = conn.connection.driver_connection
-    cursor = dbapi.cursor()  # type: ignore[union-attr]
-    sqlite = conn.dialect.name == "sqlite"
-    statements = {}
-    for name, columns in (("metrics", METRIC_COLUMNS), ("citations", CITATION_COLUMNS)):
-        statements[name] = (
-            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-            if sqlite
-            else f"COPY {name} ({', '.join(columns)}) FROM STDIN"
-        )
-    # On SQLite, indexes are built once at the end (sorted) rather than updated row by row: several times faster,
-    # and readers (WAL) keep the old data meanwhile. Not on PostgreSQL: DROP INDEX would lock readers out of the
-    # table until the load commits.
-    # The indexes as the migrations made them (the order indexes are expressions, not in the models).
-    indexes: list[tuple[str, str]] = []
-    if sqlite:
-        found = conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('metrics', 'citations') "
-            "AND sql IS NOT NULL"
-        )
-        indexes = [(name, sql) for name, sql in found]
-    for name, _ in indexes:
-        conn.exec_driver_sql(f"DROP INDEX {name}")
-    if sqlite:
-        cursor.execute("PRAGMA cache_size = -131072")  # 128 MiB of pages while the indexes are built
-    try:
-        for metrics, citations in dataset.bulk.chunks():
-            for name, chunk in (("metrics", metrics), ("citations", citations)):
-                if sqlite:
-                    cursor.executemany(statements[name], chunk)
-                else:
-                    with cursor.copy(statements[name]) as copy:
-                        for row in chunk:
-                            copy.write_row(row)
-        for _, sql in indexes:
-            conn.exec_driver_sql(sql)
-    finally:
-        if sqlite:
-            cursor.execute("PRAGMA cache_size = -2000")
-        cursor.close()
 
 
 def _pk(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
@@ -204,15 +156,16 @@ def load(
     signature = signature_of(dataset, audit)
     result = LoadResult(signature, audit=audit)
     tables = {name: metadata.tables[name] for name in TABLE_ORDER}
-    counts = row_counts(dataset, rows)
+    counts = row_counts(rows)
     dataset_table = metadata.tables["dataset"]
     with engine.begin() as conn:
         check_schema(conn)
         replaced: dict[str, int] = {}
         if dataset.bulk is not None:
             # Too large to diff row by row: unchanged (same signature) is left alone, anything else replaced.
-            if conn.execute(select(dataset_table.c.signature)).scalar() == signature:
-                result.changes = {name: TableChange(total=n) for name, n in counts.items()}
+            loaded = conn.execute(select(dataset_table.c.signature, dataset_table.c.counts)).first()
+            if loaded is not None and loaded.signature == signature and representations.current(conn):
+                result.changes = {name: TableChange(total=n) for name, n in loaded.counts.items()}
                 return result
             representations.clear(conn)  # before the metrics: no cascade row by row
             for name in BULK_TABLES:
@@ -237,9 +190,11 @@ def load(
             table = tables[name]
             pk_cols = list(table.primary_key.columns)
             if name == "metrics" and dataset.bulk is not None:
-                _write_bulk(conn, dataset)  # metrics.jsonl's citations too: their metrics are written first
-                result.changes["metrics"].added += dataset.bulk.metrics
-                result.changes["citations"].added += dataset.bulk.citations
+                # metrics.jsonl's citations too (their metrics are written first), and their representations
+                for bulk_table, written in zip(("metrics", "citations"), write_bulk(conn, dataset.bulk), strict=True):
+                    counts[bulk_table] += written
+                    result.changes[bulk_table].total += written
+                    result.changes[bulk_table].added += written
             for key, row in wanted[name].items():
                 old = stored[name].get(key)
                 if old is None:
@@ -253,8 +208,12 @@ def load(
                 after_table(name)
 
         current = conn.execute(select(dataset_table.c.signature)).scalar()
-        if result.changed or current != signature or not representations.current(conn):
-            representations.rebuild(conn)
+        rendered = dataset.bulk is not None  # metrics.jsonl's stored as they were written; metrics.yaml's next
+        if rendered or result.changed or current != signature or not representations.current(conn):
+            if rendered:
+                representations.fill(conn, [row["id"] for row in rows["metrics"]])
+            else:
+                representations.rebuild(conn)
             _analyze(conn)
             if after_table is not None:
                 after_table("metric_representations")

@@ -9,7 +9,7 @@ from typing import Any
 
 from app.checks.registry import SECTION_MODELS, Declarations
 from app.loader import entries
-from app.loader.bulk import BULK_METRICS, BulkMetrics, read_bulk_metrics
+from app.loader.bulk import BULK_METRICS, BulkMetrics, bulk_metrics
 from app.loader.documents import LineDict, read_document, read_section
 from app.loader.problems import Problems, SeedError, SeedInvalid
 from app.loader.references import (
@@ -81,7 +81,8 @@ def read_seed(seed_dir: Path) -> SeedDataset:
     metric_table, citation_table = _metric_tables(problems, metrics, known)
     bulk = None
     if (seed_dir / BULK_METRICS).exists():
-        bulk = read_bulk_metrics(problems, seed_dir / BULK_METRICS, known, {row["id"] for row in metric_table})
+        # Validated by the load, in the pass that writes it (or by BulkMetrics.validate, for --check).
+        bulk = bulk_metrics(seed_dir / BULK_METRICS, known, {row["id"] for row in metric_table})
     declarations = Declarations(**{key: _unpaired(pairs) for key, pairs in checks.items()})
     check_items: dict[str, LineDict] = {}
     for pairs in checks.values():
