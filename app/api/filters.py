@@ -11,18 +11,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, literal_column, or_, select, table, text
-from sqlalchemy import column as sql_column
+from sqlalchemy import ColumnElement, Connection, and_, false, func, literal_column, or_, select
 
 from app.api.deps import IdText, split_ids
 from app.api.formats import format_description, format_literal
 from app.api.names import invalid, resolve_country, suggestion
 from app.api.queries import (
-    SEARCHED_LABELS,
     attribution_table,
-    citation_table,
     count_by,
-    destination_alias_table,
     destination_member_table,
     destination_table,
     in_list,
@@ -34,6 +30,7 @@ from app.api.queries import (
     report_table,
 )
 from app.api.representation import per_dataset
+from app.api.search import search_condition
 from app.errors import shown
 from app.vocabulary import CountryMatch, DestinationKind, MemberBasis, Qualifier, Slug, Unit
 
@@ -395,43 +392,8 @@ def _value_max(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
     return [or_(m.lower.is_(None), bounded)]
 
 
-search_table = table("metric_search", sql_column("metric_id"), sql_column("text"))
-"""One row per metric: its own searched text (app.api.queries.search_text); migration 0007 indexes it (SQLite
-FTS5 trigram, PostgreSQL pg_trgm GIN on lower(text))."""
-
-
 def _text(f: MetricFilters, ctx: FilterContext) -> list[Condition]:
-    """Case-insensitive substring of the measure's or population's id or label, the value as printed, a quote, or
-    the destination's name, label, aliases or member names (`q=usa`). A trigram index finds candidates (a
-    superset); LIKE over the stored lines keeps exactly the metrics a LIKE over each field keeps."""
-    if f.q is None:
-        return []
-    pattern = "%" + f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-    def like(column: Any) -> Condition:
-        return func.lower(column).like(pattern, escape="\\")
-
-    m = metric_table.c
-    labelled = [
-        m[name].in_(select(parent.c.id).where(or_(like(parent.c.id), like(parent.c.label))))
-        for name, parent in SEARCHED_LABELS.items()
-    ]
-    places = (
-        select(destination_table.c.id).where(or_(like(destination_table.c.name), like(destination_table.c.label))),
-        select(destination_alias_table.c.destination_id).where(like(destination_alias_table.c.alias)),
-        select(destination_member_table.c.group_id).where(like(destination_member_table.c.name)),
-    )
-    labelled += [m.destination_id.in_(place) for place in places]
-    if "\n" in f.q:  # could match across two stored lines: the fields one by one (a scan)
-        quoted = exists().where(citation_table.c.metric_id == m.id, like(citation_table.c.quote))
-        return [or_(*labelled, like(m.value_text), quoted)]
-    found = select(search_table.c.metric_id).where(like(search_table.c.text))
-    if ctx.conn.dialect.name == "sqlite" and len(f.q) >= 3:
-        # FTS5 (detail=none) matches trigrams, not phrases: every trigram of q, then LIKE keeps the real matches.
-        trigrams = {f.q[i : i + 3] for i in range(len(f.q) - 2)}
-        match = " ".join('"' + t.replace('"', '""') + '"' for t in sorted(trigrams))
-        found = found.where(text("metric_search MATCH :trigrams").bindparams(trigrams=match))
-    return [or_(m.id.in_(found), *labelled)]
+    return [] if f.q is None else [search_condition(ctx.conn, f.q)]
 
 
 def _has(column: Any, name: str) -> Filter:

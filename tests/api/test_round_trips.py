@@ -22,7 +22,10 @@ STATEMENTS = {
     "/v1/metrics?value_min=150000": 3,
     "/v1/metrics?country=CA": 3,
     "/v1/metrics?country=Hong%20Kong&value_max=100000": 3,
-    "/v1/metrics?q=canada": 3,
+    # q= first finds the small tables' matches (one statement) and asks the text index (SQLite: how many
+    # candidates, then which match; PostgreSQL: which match), and SQLite whether more than 10,000 rows match
+    # (issue 18: q= costs what it returns; the lists are what make the count and the page index lookups)
+    "/v1/metrics?q=canada": 7,
     "/v1/metrics?report=ccp-org-dept-mps-2006-02&destination=canada,hong-kong&period=1985-2005": 3,
     # the signature, whether the cursor is among the filtered rows, the page, the rows before it (the total is
     # the loaded count, kept)

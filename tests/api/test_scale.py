@@ -239,7 +239,8 @@ PLANS = {
     "value_min=9999000&match=within": "(lower>?)",  # a range of an index on lower
     "value_max=500": "MULTI-INDEX OR",
     "value_min=9999000": "MULTI-INDEX OR",
-    "q=figure 12345": "VIRTUAL TABLE INDEX",
+    "q=figure 12345": "sqlite_autoindex_metrics_1 (id=?)",  # the text index's matches, as an id list
+    "q=canada": "MULTI-INDEX OR",  # a destination and the quotes naming it: two index lookups, no scan
     "sort=-lower&limit=5": "ix_metrics_order_lower_desc",
     "sort=upper&limit=5": "ix_metrics_order_upper",
     "sort=-destination&limit=5": "ix_metrics_order_destination_id_desc",
@@ -344,6 +345,38 @@ def test_keyset_pages_in_each_order_are_index_range_scans(
         engine.dispose()
 
 
+# --- q= costs what it returns: a common word walks the order index, a rare one reads index entries --------
+
+COMMON_WORDS = ("spouses", "cadres", "synthetic")  # a population label, or every synthetic destination and quote
+
+
+@pytest.mark.parametrize("sort", [None, "-lower"])
+@pytest.mark.parametrize("word", COMMON_WORDS)
+def test_a_common_word_walks_the_sort_index_and_stops_at_the_page(scale_url: str, word: str, sort: str | None) -> None:
+    """Most rows match: the page reads the order index with a per-row test, never gathering every match to
+    sort them (SQLite: no temporary B-tree; PostgreSQL: no Sort node)."""
+    params = f"q={word}&limit=20" + (f"&sort={sort}" if sort else "")
+    index = (
+        "ix_metrics_order_lower_desc"
+        if sort
+        else ("sqlite_autoindex_metrics_1" if "sqlite" in scale_url else "pk_metrics")
+    )
+    engine = make_engine(scale_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            compiled = _statement(conn, params).compile(conn, compile_kwargs={"literal_binds": True})
+            if conn.dialect.name == "sqlite":
+                plan = "\n".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+                assert "TEMP B-TREE" not in plan and f"SCAN metrics USING INDEX {index}" in plan, plan
+                assert "metric_search" not in plan, plan  # no subquery gathers every text match first
+            else:
+                plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
+                assert "Sort" not in plan and f"Index Scan using {index} on metrics" in plan, plan
+                assert "metric_search" not in plan and "hashed SubPlan" not in plan, plan
+    finally:
+        engine.dispose()
+
+
 def test_the_bulk_load_copies_each_figures_period_dates(scale_url: str) -> None:
     """sort=period reads metrics.period_dates: the loader writes the period's own dates there (metrics.jsonl)."""
     assert period_dates_that_differ(scale_url) == []
@@ -352,6 +385,43 @@ def test_the_bulk_load_copies_each_figures_period_dates(scale_url: str) -> None:
 def test_the_seed_load_copies_each_figures_period_dates(db_url: str) -> None:
     """The same, from metrics.yaml (the real seed, some figures without a period)."""
     assert period_dates_that_differ(db_url) == []
+
+
+SEARCH_WORDS = {
+    "spouses": "population label, every row",
+    "emigrated": "measure id and label, a third of the rows",
+    "flow over a period": "measure labels only",
+    "canada": "a destination's name and the quotes naming it",
+    "usa": "an alias only",
+    "the states": "an alias only",
+    "hong kong": "names, aliases, members and quotes",
+    "benchmark data": "every synthetic quote, no label",
+    "figure 1234": "a few synthetic quotes",
+    "1985": "quotes, values and ids of the real seed",
+    "7,": "shorter than a trigram (a per-row test on SQLite)",
+    "Canada, 225": "a phrase across words of one quote",
+    "zzq": "nothing",
+}
+
+
+@pytest.mark.parametrize("sort", [None, "-lower"])
+@pytest.mark.parametrize("word", list(SEARCH_WORDS))
+def test_q_finds_what_like_over_each_field_finds_at_scale(
+    scale_client: TestClient, scale_url: str, word: str, sort: str | None
+) -> None:
+    """Common, rare, label-only, alias-only and quote-only words: the first 1,000 rows, in order, and the total
+    are the reference query's; the kind of each word is what SEARCH_WORDS says (it matches, or nothing does)."""
+    query = {"q": word, **({"sort": sort} if sort else {})}
+    engine = make_engine(scale_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            expected = _reference(conn, query)
+    finally:
+        engine.dispose()
+    assert bool(expected) == (word != "zzq")
+    body = scale_client.get("/v1/metrics", params={**query, "limit": 1000}).json()
+    assert [d["id"] for d in body["data"]] == expected[:1000]
+    assert (body["total"], body["total_is_exact"]) == (min(len(expected), TOTAL_BOUND), len(expected) <= TOTAL_BOUND)
 
 
 # --- the trigram search finds what LIKE finds, on the real seed ---------------------------------------
