@@ -3,9 +3,11 @@ schema (`alembic check`), and downgrade to nothing and back."""
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from app import migrations
 from app.api.queries import metric_table, period_table
@@ -13,7 +15,8 @@ from app.db import is_sqlite, make_engine
 from app.models import metadata
 from tests.conftest import load_seed
 
-ENUM_TYPES = {"unit", "qualifier", "citationlocation", "memberbasis", "membership", "destinationkind", "periodkind"}
+ENUM_TYPES = {"qualifier", "citationlocation", "memberbasis", "membership", "destinationkind", "periodkind"}
+"""PostgreSQL enum types at the head (`unit` became text in 0009: an enum sorts in declared order, not as text)."""
 
 
 def schema_of(url: str) -> tuple[set[str], set[str]]:
@@ -141,3 +144,26 @@ def test_0008_gives_the_stored_figures_their_period_dates_and_keeps_0007s_indexe
     migrations.upgrade(blank_db_url)
     assert period_dates_that_differ(blank_db_url) == []
     assert model_diffs(blank_db_url) == []
+
+
+def test_unit_is_text_on_both_backends_and_sort_unit_agrees(blank_db_url: str) -> None:
+    """0009: `sort=unit` orders the unit as text on SQLite and PostgreSQL alike (a PostgreSQL enum sorted in its
+    declared order); PostgreSQL still refuses a unit outside the vocabulary, and the downgrade restores the enum."""
+    migrations.upgrade(blank_db_url)
+    load_seed(blank_db_url)
+    engine = make_engine(blank_db_url, read_only=False)
+    try:
+        with engine.connect() as conn:
+            units = list(conn.exec_driver_sql("SELECT DISTINCT unit FROM metrics ORDER BY unit").scalars())
+            assert units == sorted(units) and len(units) >= 2
+            if not is_sqlite(blank_db_url):
+                with pytest.raises(IntegrityError):
+                    conn.exec_driver_sql("UPDATE metrics SET unit = 'acres' WHERE id = (SELECT min(id) FROM metrics)")
+                conn.rollback()
+    finally:
+        engine.dispose()
+    migrations.downgrade(blank_db_url, "8b2f6c1d3e58")
+    if not is_sqlite(blank_db_url):
+        assert "unit" in schema_of(blank_db_url)[1]
+    migrations.upgrade(blank_db_url)
+    assert head_of(blank_db_url) == migrations.head_revision()
