@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.run [--rounds 2] [--duration 5] [--connections 16] [--metrics 1000000]
     .venv/bin/python -m bench.run --latency [--metrics 1000000]      # issue 18's table instead (bench.latency)
+    .venv/bin/python -m bench.run --and-latency                      # both, on the same databases (one load)
 
 Every server runs alone, one process, pinned to core 0 (`taskset -c 0`), access log off; wrk runs on core 1.
 Targets are interleaved round by round; the table gives medians with the spread (min-max) over rounds.
@@ -232,6 +233,9 @@ def main() -> None:
         action="store_true",
         help="run Datasette with its default facet suggestions (off by default: see bench/README.md)",
     )
+    parser.add_argument(
+        "--and-latency", action="store_true", help="issue 18's table too, after the wrk tables, on the same databases"
+    )
     parser.add_argument("--work", type=Path, help="working directory (default: a temporary one, removed)")
     args = parser.parse_args()
     _adjust_scenarios(args.metrics)
@@ -249,12 +253,12 @@ def main() -> None:
             if not args.no_postgres:
                 pg_urls, pg_loads = load_postgres(stack.enter_context(postgres_cluster()), synthetic_dir)
                 loads += pg_loads
-            if args.latency:
+            if not args.latency:
+                run_wrk(work, dbs, pg_urls, loads, args)
+            if args.latency or args.and_latency:
                 from bench import latency
 
                 latency.run(dbs, pg_urls, args.metrics)
-            else:
-                run_wrk(work, dbs, pg_urls, loads, args)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
