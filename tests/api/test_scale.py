@@ -456,3 +456,14 @@ def test_seed_load_helper_still_loads(empty_db_url: str) -> None:
     finally:
         engine.dispose()
     assert count == 31
+
+
+def test_a_deep_offset_skips_rows_not_documents(scale_client: TestClient) -> None:
+    """An offset page reads its ids, then their documents: the statement that skips rows reads no stored document
+    (PostgreSQL evaluated the document subquery for every skipped row); the page is the one a cursor gives."""
+    run = _statements_run(scale_client, "/v1/metrics?offset=15000&limit=5")
+    skipping = [statement for statement, _ in run if "OFFSET" in statement.upper()]
+    assert skipping and all("metric_representations" not in statement for statement in skipping), skipping
+    deep = scale_client.get("/v1/metrics?offset=15000&limit=5").json()["data"]
+    before = scale_client.get("/v1/metrics?offset=14999&limit=1").json()["data"][0]["id"]
+    assert deep == scale_client.get(f"/v1/metrics?after={before}&limit=5").json()["data"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import Path, Request
 from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, literal, select, true
@@ -37,6 +37,7 @@ from app.api.pagination import (
     page_links,
 )
 from app.api.queries import (
+    in_list,
     metric_table,
     period_table,
     representation_table,
@@ -85,7 +86,10 @@ def read_metrics(request: Request, conn: ConnDep, query: Annotated[MetricQuery, 
         few = bool(conds) and exact and conn.dialect.name == "sqlite"  # PostgreSQL's statistics tell it
         page = listing(metric_table.c.id, metric_table.c.destination_id, _stored_document()).where(where)
         if after is None:
-            rows = conn.execute(page.order_by(*order_by(sort, few)).limit(limit + 1).offset(offset)).all()
+            if offset:
+                rows = _deep_page(conn, where, order_by(sort, few), limit + 1, offset)
+            else:
+                rows = list(conn.execute(page.order_by(*order_by(sort, few)).limit(limit + 1)))
             more, rows = len(rows) > limit, rows[:limit]
             links = page_links(request, total, limit, offset, more)
             return _page(rows, matched, with_facets(page_document([], total, limit, offset, links, exact)), links)
@@ -118,7 +122,7 @@ def read_metrics(request: Request, conn: ConnDep, query: Annotated[MetricQuery, 
                 after_it = after_cursor(sort, tuple(cursor), after)
                 back_q = listing(metric_table.c.id).where(where, up_to_cursor(sort, tuple(cursor), after))
                 earlier_q = back_q.order_by(*reversed_order(sort))
-        rows = conn.execute(page.where(after_it).order_by(*order_by(sort, few)).limit(limit + 1).offset(offset)).all()
+        rows = list(conn.execute(page.where(after_it).order_by(*order_by(sort, few)).limit(limit + 1).offset(offset)))
         # The cursor of the page that ends at `after`: `limit` rows back.
         earlier = list(conn.execute(earlier_q.limit(limit + 1)).scalars())
         return _keyset_page(request, rows, earlier, after, limit, offset, matched, with_facets, total, exact)
@@ -181,6 +185,31 @@ def _stored_document() -> Any:
     both tables in id order from the first row, whatever the cursor (50,000 rows read for `after=` halfway
     through 100,000 figures; issue 17)."""
     return select(rep.document).where(rep.metric_id == metric_table.c.id).scalar_subquery().label("document")
+
+
+class PageRow(NamedTuple):
+    """A page row as the page query gives it: id, destination (for `country` matches), stored document."""
+
+    id: str
+    destination_id: str | None
+    document: str
+
+
+def _deep_page(conn: Connection, where: ColumnElement[bool], order: list[Any], limit: int, offset: int) -> list[Any]:
+    """An offset page: its ids first, then their stored documents. With the document in the same statement,
+    PostgreSQL evaluated its subquery for every skipped row (`offset=900000` of 1,000,000: 1.7 s, not 40 ms)."""
+    kept = conn.execute(
+        listing(metric_table.c.id, metric_table.c.destination_id)
+        .where(where)
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    if not kept:
+        return []
+    found = conn.execute(select(rep.metric_id, rep.document).where(in_list(rep.metric_id, [r.id for r in kept])))
+    documents = dict(found.all())
+    return [PageRow(r.id, r.destination_id, documents[r.id]) for r in kept]
 
 
 def listing(*columns: Any) -> Select[Any]:
