@@ -30,6 +30,7 @@ from app.api.queries import (
 )
 from app.config import Settings
 from app.db import make_engine
+from app.main import create_app
 from bench.synthetic import write_seed
 from tests.conftest import SEED_DIR, create_postgres_database, drop_postgres_database, load_seed
 
@@ -71,9 +72,7 @@ def counted_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 def counted(counted_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, list[str]]]:
     """A client (response cache off) and the SQL statements it runs."""
     monkeypatch.setattr(pagination, "TOTAL_BOUND", BOUND)
-    app = __import__("app.main", fromlist=["create_app"]).create_app(
-        Settings(database_url=counted_url, response_cache=False)
-    )
+    app = create_app(Settings(database_url=counted_url, response_cache=False))
     statements: list[str] = []
     with TestClient(app) as client:
         engine = app.state.engine
