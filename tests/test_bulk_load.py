@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import select
 
 from app.api.queries import metric_documents, metric_select, metric_table, representation_table
 from app.api.stored import stored_row
 from app.db import is_sqlite, make_engine
-from app.loader import bulk
+from app.loader import bulk, bulk_write
 from app.loader.load import load
+from app.loader.postgres_bulk import DanglingReference
+from app.loader.rows import CITATION_COLUMNS
 from app.loader.seed import SeedInvalid, read_seed
 from bench import synthetic
 from tests.conftest import dump_database, load_seed
@@ -143,3 +148,27 @@ def test_postgresql_compresses_the_stored_documents_with_lz4_where_it_can(empty_
             assert conn.exec_driver_sql("SHOW default_toast_compression").scalar() == "pglz"
     finally:
         engine.dispose()
+
+
+def test_a_written_row_that_refers_to_nothing_fails_the_load_and_writes_nothing(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The load checks every reference before it writes; the database's foreign keys still hold behind it. On
+    # PostgreSQL they are checked after the rows are in (app.loader.postgres_bulk), not row by row: a citation
+    # whose source is made to vanish between the two must still fail the load.
+    load_seed(empty_db_url)
+    before = dump_database(empty_db_url)
+    real_insert = bulk_write._insert
+    source = CITATION_COLUMNS.index("source_id")
+
+    def insert_one_dangling(cursor: Any, sqlite: bool, table: str, columns: tuple[str, ...], rows: list) -> None:
+        if table == "citations":
+            rows = [(*rows[0][:source], "nowhere", *rows[0][source + 1 :]), *rows[1:]]
+        real_insert(cursor, sqlite, table, columns, rows)
+
+    monkeypatch.setattr(bulk_write, "_insert", insert_one_dangling)
+    with pytest.raises((DanglingReference, sqlite3.IntegrityError, psycopg.errors.ForeignKeyViolation)) as caught:
+        load_seed(empty_db_url, synthetic.write_seed(tmp_path / "syn", 30))
+    if caught.type is DanglingReference:
+        assert "citations (source_id) = ('nowhere',) refers to no sources" in str(caught.value)
+    assert dump_database(empty_db_url) == before
