@@ -214,14 +214,15 @@ class Metric(SQLModel, table=True):
     )
     id: str = Field(primary_key=True, max_length=100)
     report_id: str = Field(foreign_key="reports.id", index=True)
-    measure: str = Field(foreign_key="measures.id", index=True)
+    # measure, unit: no index of their own; migration 0007's order indexes `(column, id)` lead with them (0010)
+    measure: str = Field(foreign_key="measures.id")
     population: str = Field(foreign_key="populations.id", index=True)
     # destination_id, lower, upper: no index of their own; migration 0008's keyset indexes `(column, id)` lead with them
     destination_id: str | None = Field(default=None, foreign_key="destinations.id")
     period_id: str | None = Field(default=None, foreign_key="periods.id", index=True)
     # Text, not a PostgreSQL enum type: `sort=unit` is then the same order on both backends (an enum sorts in
     # its declared order); migration 0009 converts it, with a CHECK that keeps the values to Unit's.
-    unit: Unit = Field(sa_type=String(7), index=True)
+    unit: Unit = Field(sa_type=String(7))
     value_text: str = Field(description="The figure as printed, with its qualifying words.")
     qualifier: Qualifier = Field(index=True)
     lower: int | None = Field(default=None, sa_type=BigInteger, description="Lower bound, base units.")

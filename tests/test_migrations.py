@@ -191,3 +191,31 @@ def test_a_fresh_sqlite_file_gets_large_pages_and_an_existing_one_keeps_its_own(
     migrations.upgrade(f"sqlite:///{tmp_path / 'old.db'}")
     assert page_size_of(tmp_path / "old.db") == 4096
     assert head_of(f"sqlite:///{tmp_path / 'old.db'}") == migrations.head_revision()
+
+
+def metric_indexes(url: str) -> set[str]:
+    engine = make_engine(url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            if is_sqlite(url):
+                found = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'metrics'"
+            else:
+                found = "SELECT indexname FROM pg_indexes WHERE tablename = 'metrics'"
+            return set(conn.execute(text(found)).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_0010_drops_the_indexes_that_an_order_index_leads_with_and_the_downgrade_restores_them(
+    blank_db_url: str,
+) -> None:
+    migrations.upgrade(blank_db_url)
+    load_seed(blank_db_url)
+    at_head = metric_indexes(blank_db_url)
+    assert not {"ix_metrics_unit", "ix_metrics_measure"} & at_head
+    assert {"ix_metrics_order_unit", "ix_metrics_order_measure"} <= at_head  # (unit, id), (measure, id)
+    migrations.downgrade(blank_db_url, "4c7e9a2d1f60")
+    assert metric_indexes(blank_db_url) == at_head | {"ix_metrics_unit", "ix_metrics_measure"}
+    migrations.upgrade(blank_db_url)
+    assert metric_indexes(blank_db_url) == at_head
+    assert model_diffs(blank_db_url) == []

@@ -249,6 +249,7 @@ PLANS = {
     "sort=period&limit=5": "ix_metrics_order_period_dates",
     "sort=-period&limit=5": "ix_metrics_order_period_dates_desc",
     "unit=cases&limit=5": "ix_metrics_order_unit",
+    "measure=emigrated&limit=5": "ix_metrics_order_measure",  # (measure, id): the filter and the id order (0010)
     "destination=syn-d0123": "ix_metrics_destination",
     "country=CA": "ix_metrics_destination",
 }
@@ -256,7 +257,9 @@ PLANS = {
 
 def _statement(conn: Connection, params: str) -> Any:
     raw = dict(part.split("=", 1) for part in params.split("&"))
-    query = MetricQuery.model_validate({k: [v] if k in ("unit", "destination") else v for k, v in raw.items()})
+    query = MetricQuery.model_validate(
+        {k: [v] if k in ("unit", "destination", "measure") else v for k, v in raw.items()}
+    )
     where = and_(true(), *conditions(query, FilterContext(conn)))
     few = bounded_total(conn, where)[1] and conn.dialect.name == "sqlite"  # as the route decides
     return listing(metric_table.c.id).where(where).order_by(*order_by(query.sort, few)).limit(query.limit)
