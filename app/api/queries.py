@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Connection, Select, Table, func, select
@@ -121,15 +120,23 @@ def metric_select(*columns: Any) -> Select[Any]:
 def fragment_url(url: str, quote_text: str, prefix: str | None, suffix: str | None) -> str:
     """The article opened at the quote: a URL text fragment (`#:~:text=[prefix-,]quote[,-suffix]`)."""
 
-    def enc(s: str) -> str:
-        return quote(s, safe="").replace("-", "%2D")
-
-    directive = enc(quote_text)
+    directive = fragment_text(quote_text)
     if prefix:
-        directive = enc(prefix.strip()) + "-," + directive
+        directive = fragment_text(prefix.strip()) + "-," + directive
     if suffix:
-        directive = directive + ",-" + enc(suffix.strip())
+        directive = directive + ",-" + fragment_text(suffix.strip())
     return f"{url}#:~:text={directive}"
+
+
+_FRAGMENT_BYTES = [
+    chr(b) if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "_.~") else f"%{b:02X}" for b in range(256)
+]
+
+
+def fragment_text(text: str) -> str:
+    """`quote(text, safe="")` with `-` escaped too (a text directive's delimiter), by table: the loader quotes a
+    million quotes, and urllib's quote costs several times more."""
+    return "".join(map(_FRAGMENT_BYTES.__getitem__, text.encode()))
 
 
 _CITATION_KEYS = tuple(name for name in CitationPublic.model_fields if name != "url")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,6 +25,7 @@ from app.api.formats import _csv_cell, render_csv, render_json
 from app.api.pagination import keyset_links, page_document, page_links
 from app.api.queries import (
     METRIC_CSV_COLUMNS,
+    fragment_text,
     metric_csv_rows,
     metric_documents,
     metric_select,
@@ -185,3 +186,15 @@ CELLS = st.lists(
 @given(CELLS)
 def test_a_stored_csv_line_is_what_csv_writer_writes(cells: list[Any]) -> None:
     assert _csv_line(cells) == csv_writer_line(cells)
+
+
+@settings(max_examples=500, derandomize=True, deadline=None)
+@given(st.text(max_size=12))
+def test_a_text_fragment_is_quoted_as_urllib_quotes_it_with_the_dash_escaped(text: str) -> None:
+    try:
+        expected = quote(text, safe="").replace("-", "%2D")
+    except UnicodeEncodeError:  # a lone surrogate: neither can encode it
+        with pytest.raises(UnicodeEncodeError):
+            fragment_text(text)
+        return
+    assert fragment_text(text) == expected
