@@ -34,6 +34,10 @@ _PATTERNS: list[tuple[Qualifier, re.Pattern[str]]] = [
 ]
 
 
+_PLAIN = re.compile(r"\d{1,3}(?:,\d{3})+|\d+")
+"""A bare whole number (what _PATTERNS' last, exact, pattern reads as itself): read without them."""
+
+
 @dataclass(frozen=True)
 class Bounds:
     qualifier: Qualifier
@@ -69,6 +73,13 @@ def parse_figure(text: str) -> Bounds:
     120000000000
     """
     stripped = text.strip()
+    if _PLAIN.fullmatch(stripped):  # most printed figures: a bare whole number, stated exactly
+        value = int(stripped.replace(",", ""))
+        return Bounds(Qualifier.exact, value, True, value, True, None)
+    return _read_patterns(text, stripped)
+
+
+def _read_patterns(text: str, stripped: str) -> Bounds:
     for qualifier, pattern in _PATTERNS:
         match = pattern.fullmatch(stripped)
         if not match:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from app.figures import _read_patterns
 from app.loader.figures import Bounds, FigureSyntaxError, parse_figure
 from app.models import Qualifier
 
@@ -64,3 +67,17 @@ def test_parse_figure_rejects(text: str) -> None:
 def test_rejection_says_what_it_expected() -> None:
     with pytest.raises(FigureSyntaxError, match=r"cannot read 'lots' as a figure \(expected e\.g\."):
         parse_figure("lots")
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.from_regex(r"\A\s?(\d{1,3}(,\d{3}){0,4}|\d{1,12}|[0-9,]{1,9})\s?\Z"))
+def test_a_bare_number_reads_as_the_patterns_read_it(text: str) -> None:
+    # parse_figure reads a bare whole number without its patterns: the same Bounds, or the same refusal
+    try:
+        expected: Bounds | str = _read_patterns(text, text.strip())
+    except FigureSyntaxError as exc:
+        expected = str(exc)
+    try:
+        assert parse_figure(text) == expected
+    except FigureSyntaxError as exc:
+        assert str(exc) == expected
