@@ -1,5 +1,5 @@
-"""The hot path of `/v1/metrics` (issue 17): the JSON pages an app asks for most, filtered by value range or
-country, in id order, answered under FastAPI's routing with a few precompiled statements on the pool's own
+"""The hot path of `/v1/metrics` (issue 17): the JSON pages an app asks for most, filtered by value range,
+country or text, in id order, answered under FastAPI's routing with a few precompiled statements on the pool's own
 connection. The same bytes, headers and status as the route (app.api.routes.metrics), which answers everything
 else.
 
@@ -7,8 +7,8 @@ A request comes here after every middleware (request limits, concurrency limit, 
 only routing, dependency resolution, the worker thread and SQLAlchemy's statement building are skipped: about
 2 ms of Python per request, most of an uncached request's cost. What it serves:
 
-- `GET /v1/metrics` with no parameters but `value_min`, `value_max`, `match`, `country`, `limit`, `offset`,
-  `after`, `sort=id` and `format=json`, each at most once, each value in the plain form the route's model
+- `GET /v1/metrics` with no parameters but `value_min`, `value_max`, `match`, `country`, `q`, `limit`,
+  `offset`, `after`, `sort=id` and `format=json`, each at most once, each value in the plain form the route's model
   accepts (anything else, valid or not, goes to the route: its errors are the route's);
 - JSON only (no `Accept`, `*/*` or `application/json`), and only while what the route keeps per dataset
   (app.api.representation.per_dataset: country names and matches, the loaded count) is kept for the dataset the
@@ -33,12 +33,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api import pagination
 from app.api.deps import _undecodable
 from app.api.filters import BIG
 from app.api.formats import JSON_TYPE, Payload, render_json
 from app.api.names import normal
-from app.api.pagination import TOTAL_BOUND, keyset_links, page_document, page_links
+from app.api.pagination import keyset_links, page_document, page_links
+from app.api.queries import SEARCHED_LABELS
 from app.api.representation import NOT_KEPT, ResponseCache, cache_key, kept, rendered_payload, send_rendered
+from app.api.search import SELECTIVE, like_pattern
 from app.api.stored import json_fragment, json_page
 from app.vocabulary import SLUG_PATTERN
 
@@ -63,6 +66,7 @@ class Plan:
     limit: int = 100
     offset: int = 0
     after: str | None = None
+    q: str | None = None
 
 
 def _amount(value: str) -> int | None:
@@ -95,6 +99,9 @@ def _read(name: str, value: str, into: dict[str, Any]) -> bool:
     if name == "after":
         into[name] = value
         return len(value) <= 100 and _SLUG.fullmatch(value) is not None
+    if name == "q":
+        into[name] = value
+        return 1 <= len(value) <= 200
     if name == "sort":
         return value == "id"
     if name == "format":
@@ -154,7 +161,9 @@ class NotHere(Exception):
 Execute = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
 
-def _conditions(plan: Plan, signature: str, dialect: Dialect) -> tuple[list[str], list[Any], dict[str, Any]]:
+def _conditions(
+    plan: Plan, signature: str, dialect: Dialect, execute: Execute
+) -> tuple[list[str], list[Any], dict[str, Any]]:
     """The filters' SQL (as app.api.filters writes them), their parameters, and how destinations matched
     `country`."""
     conds: list[str] = []
@@ -205,21 +214,116 @@ def _conditions(plan: Plan, signature: str, dialect: Dialect) -> tuple[list[str]
         else:
             conds.append(f"metrics.destination_id IN ({', '.join('?' * len(ids))})")
             params += ids
+    if plan.q is not None:
+        condition, searched = _search(plan.q, dialect, execute)
+        conds.append(condition)
+        params += searched
     return conds, params, matched
+
+
+LIKE = "LIKE ? ESCAPE '\\'"
+LABELLED = " UNION ALL ".join(
+    f"SELECT '{column}' AS column_name, {key} AS id FROM {table} WHERE "
+    + " OR ".join(f"lower({c}) {LIKE}" for c in columns)
+    for column, key, table, columns in [
+        *(
+            (name, f"{parent.name}.id", parent.name, (f"{parent.name}.id", f"{parent.name}.label"))
+            for name, parent in SEARCHED_LABELS.items()
+        ),
+        ("destination_id", "destinations.id", "destinations", ("destinations.name", "destinations.label")),
+        ("destination_id", "destination_aliases.destination_id", "destination_aliases", ("destination_aliases.alias",)),
+        ("destination_id", "destination_members.group_id", "destination_members", ("destination_members.name",)),
+    ]
+)
+"""app.api.search._labelled: the small tables' rows whose words contain q, as (metric column, id)."""
+LABELLED_LIKES = LABELLED.count("LIKE ?")
+
+
+def _in_list(column: str, ids: Sequence[str]) -> tuple[str, list[Any]]:
+    if len(ids) == 1:
+        return f"{column} = ?", [ids[0]]
+    return f"{column} IN ({', '.join('?' * len(ids))})", list(ids)
+
+
+def _any_of(lists: dict[str, list[str]], prefix: str = "") -> tuple[str, list[Any]]:
+    parts = [_in_list(f"{prefix}metrics.{name}", ids) for name, ids in lists.items()]
+    return "(" + " OR ".join(sql for sql, _ in parts) + ")", [p for _, ps in parts for p in ps]
+
+
+def _search(q: str, dialect: Dialect, execute: Execute) -> tuple[str, list[Any]]:
+    """app.api.search.search_condition, statement for statement: the same lists, the same per-row test."""
+    pattern = like_pattern(q)
+    found: dict[str, set[str]] = {}
+    for column, key in execute(LABELLED, [pattern] * LABELLED_LIKES):
+        found.setdefault(column, set()).add(key)
+    lists = {column: sorted(ids) for column, ids in sorted(found.items())}
+    own = _indexed_matches(q, pattern, dialect, execute) if "\n" not in q else None
+    if own is None:  # a per-row test: no index serves the OR anyway
+        per_row = (
+            f"(lower(metrics.value_text) {LIKE} OR (SELECT 1 FROM citations WHERE citations.metric_id = metrics.id "
+            f"AND lower(citations.quote) {LIKE} LIMIT 1) IS NOT NULL)"
+        )
+        listed = [_in_list(f"metrics.{name}", ids) for name, ids in lists.items()]
+        sql = "(" + " OR ".join([*(s for s, _ in listed), per_row]) + ")"
+        return sql, [*(p for _, ps in listed for p in ps), pattern, pattern]
+    if own:
+        lists["id"] = own
+    if not lists:
+        return dialect.false, []
+    indexed, params = _any_of(lists)
+    if not dialect.sqlite or set(lists) == {"id"}:
+        return indexed, params
+    counted = execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM metrics WHERE {indexed} LIMIT ?) AS counted",
+        [*params, pagination.TOTAL_BOUND + 1],
+    )
+    if int(counted[0][0]) <= pagination.TOTAL_BOUND:
+        return indexed, params
+    return _any_of(lists, prefix="+")  # most rows match: test each row while the sort's index is walked
+
+
+def _indexed_matches(q: str, pattern: str, dialect: Dialect, execute: Execute) -> list[str] | None:
+    """app.api.search._indexed_matches: the ids the trigram index finds (None: it cannot narrow q)."""
+    if dialect.sqlite:
+        if len(q) < 3:
+            return None
+        trigrams = {q[i : i + 3] for i in range(len(q) - 2)}
+        match = " ".join('"' + t.replace('"', '""') + '"' for t in sorted(trigrams))
+        few = execute(
+            "SELECT count(*) FROM (SELECT rowid FROM metric_search WHERE metric_search MATCH ? LIMIT ?) AS few",
+            [match, SELECTIVE + 1],
+        )
+        if int(few[0][0]) > SELECTIVE:
+            return None
+        rows = execute(
+            f"SELECT metric_search.metric_id, lower(metric_search.text) {LIKE} FROM metric_search "
+            "WHERE metric_search MATCH ?",
+            [pattern, match],
+        )
+    else:
+        rows = execute(
+            f"SELECT metric_search.metric_id, true FROM metric_search WHERE lower(metric_search.text) {LIKE} LIMIT ?",
+            [pattern, SELECTIVE + 1],
+        )
+    if len(rows) > SELECTIVE:
+        return None
+    return sorted(metric_id for metric_id, matched in rows if matched)
 
 
 def page_body(
     request: Request, plan: Plan, signature: str, dialect: Dialect, execute: Execute
 ) -> tuple[bytes, dict[str, str | None]]:
     """The page's JSON and its links, from the statements the route runs for the same request."""
-    conds, params, matched = _conditions(plan, signature, dialect)
+    conds, params, matched = _conditions(plan, signature, dialect, execute)
     where = " AND ".join(conds) if conds else dialect.true
     if conds:
         counted = execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM metrics WHERE {where} LIMIT ?) AS counted", [*params, TOTAL_BOUND + 1]
+            f"SELECT count(*) FROM (SELECT 1 FROM metrics WHERE {where} LIMIT ?) AS counted",
+            [*params, pagination.TOTAL_BOUND + 1],
         )
         count = int(counted[0][0])
-        total, exact = min(count, TOTAL_BOUND), count <= TOTAL_BOUND
+        bound = pagination.TOTAL_BOUND  # read here: a test may lower it
+        total, exact = min(count, bound), count <= bound
     else:
         loaded = kept(signature, ("loaded_count", "metrics"))
         if loaded is NOT_KEPT:

@@ -22,6 +22,8 @@ from tests.conftest import load_seed
 
 IDS = ["canada-emigrated-1985-2005", "hong-kong-emigrated-1985-2005", "united-states-emigrated-1985-2005", "a", "zzz"]
 COUNTRIES = ["CA", "ca", "Canada", "United States", "USA", "U.S.", "Hong Kong", "hong  kong", "SG", "ZZ", "Narnia"]
+WORDS = ["canada", "more than", "us", "a", "Hong Kong", "1,2", "50%", "a_b", "\\", '"x', "a\nb", "É", "香港", "x" * 201]
+"""q= words: common and rare, shorter than a trigram, LIKE's wildcards and escape, quotes, a newline, non-ASCII."""
 AMOUNTS = st.one_of(
     st.integers(-5, 3_000_000).map(str),
     st.sampled_from(["0", "-0", "+5", "05", " 7", "1e3", "1_000", "abc", "", str(10**18), str(10**18 + 1)]),
@@ -38,7 +40,7 @@ queries = st.fixed_dictionaries(
         "after": st.sampled_from([*IDS, "Not a slug", ""]),
         "sort": st.sampled_from(["id", "-lower", "-id", ""]),
         "format": st.sampled_from(["json", "csv", "html"]),
-        "q": st.sampled_from(["canada", "more than"]),
+        "q": st.sampled_from(WORDS),
         "facet": st.just("unit"),
         "extra": st.just("1"),
     },
@@ -91,10 +93,12 @@ ANSWERED = [
     {"after": "canada-emigrated-1985-2005", "limit": "3"},
     {"after": "zzz"},
     {"limit": "5", "offset": "3"},
+    {"q": "canada"},
+    {"q": "us", "value_min": "1000"},
+    {"q": "a\nb"},
     {"after": "canada-emigrated-1985-2005", "offset": "2", "limit": "2", "sort": "id", "format": "json"},
 ]
 ROUTED = [
-    {"q": "canada"},
     {"sort": "-lower"},
     {"format": "csv"},
     {"facet": "unit"},
@@ -106,6 +110,7 @@ ROUTED = [
     {"country": "South East Asia"},
     {"limit": "0"},
     {"extra": "1"},
+    {"q": "x" * 201},
 ]
 
 

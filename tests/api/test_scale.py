@@ -469,7 +469,10 @@ def test_a_deep_offset_skips_rows_not_documents(scale_client: TestClient) -> Non
     assert deep == scale_client.get(f"/v1/metrics?after={before}&limit=5").json()["data"]
 
 
-HOT_PLANS = {**{p: PLANS[p] for p in ("value_min=9999000&match=within", "value_max=500", "value_min=9999000")}}
+HOT_PLANS = {
+    p: PLANS[p]
+    for p in ("value_min=9999000&match=within", "value_max=500", "value_min=9999000", "q=canada", "q=figure 12345")
+}
 HOT_PLANS["country=CA"] = "(destination_id=?)"  # an index on destination_id: ix_metrics_destination or the keyset one
 
 
@@ -484,7 +487,7 @@ def test_the_hot_path_reads_the_same_indexes(scale_client: TestClient, scale_url
         run = [(s, p) for s, p in hot.statements if "FROM metrics" in s]
     finally:
         hot.statements = None
-    assert hot.answered == answered + 1 and len(run) == 2  # the bounded total, the page
+    assert hot.answered == answered + 1 and len(run) >= 2  # the bounded total(s), the page
     engine = make_engine(scale_url, read_only=True)
     try:
         with engine.connect() as conn:
