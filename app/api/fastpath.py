@@ -117,7 +117,7 @@ def plan_of(scope: Scope, request: Request) -> Plan | None:
         if name == b"accept" and value.strip() not in _ACCEPTED:
             return None
     raw: bytes = scope.get("query_string", b"")
-    if b"%" in raw:  # what strict_query refuses: not UTF-8, or a NUL
+    if b"%" in raw or not raw.isascii():  # what strict_query refuses: not UTF-8, or a NUL
         for part in raw.split(b"&"):
             name, _, value = part.partition(b"=")
             if _undecodable(name) or _undecodable(value):

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
@@ -135,6 +136,18 @@ def test_every_other_request_goes_to_the_route(
     hot_client.get("/v1/metrics", params=params)
     assert hot.answered == answered
     _same(pair, params, {})
+
+
+@pytest.mark.parametrize("raw", [b"q=%FF", b"country=Caf%E9", b"q=a%00b", b"q=caf%C3%A9"])
+def test_raw_bytes_get_what_the_route_gives(pair: tuple[TestClient, TestClient, Any], raw: bytes) -> None:
+    """Escapes of bytes that are not UTF-8, or of a NUL: the route's answer (the test client sends no raw non-ASCII)."""
+    hot_client, route_client, _ = pair
+
+    def get(client: TestClient) -> Any:
+        return client.send(client.build_request("GET", httpx.URL("http://testserver/v1/metrics", query=raw)))
+
+    get(hot_client)  # what the route keeps per dataset, kept
+    assert _as_sent(get(hot_client)) == _as_sent(get(route_client))
 
 
 def test_repeats_and_other_paths_go_to_the_route(pair: tuple[TestClient, TestClient, Any]) -> None:
