@@ -12,6 +12,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
+SQLITE_PAGE_SIZE = 16384
+"""Of a database file the read-write engine creates (set before its first table, which fixes it)."""
+
 
 def normalize_url(url: str) -> URL:
     """Use psycopg 3 for PostgreSQL and pysqlite for SQLite, whatever driver the URL names."""
@@ -60,6 +63,8 @@ def _sqlite_engine(
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
         if not read_only:
+            # Rows of several KB (stored representations) fill 4 KiB pages badly; a no-op once the file has a table.
+            cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
         _install_sqlite_timeout(dbapi_conn, statement_timeout_ms)

@@ -3,6 +3,10 @@ schema (`alembic check`), and downgrade to nothing and back."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -11,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import migrations
 from app.api.queries import metric_table, period_table
-from app.db import is_sqlite, make_engine
+from app.db import SQLITE_PAGE_SIZE, is_sqlite, make_engine
 from app.models import metadata
 from tests.conftest import load_seed
 
@@ -167,3 +171,23 @@ def test_unit_is_text_on_both_backends_and_sort_unit_agrees(blank_db_url: str) -
         assert "unit" in schema_of(blank_db_url)[1]
     migrations.upgrade(blank_db_url)
     assert head_of(blank_db_url) == migrations.head_revision()
+
+
+def page_size_of(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as conn:
+        size: int = conn.execute("PRAGMA page_size").fetchone()[0]
+        return size
+
+
+def test_a_fresh_sqlite_file_gets_large_pages_and_an_existing_one_keeps_its_own(tmp_path: Path) -> None:
+    # Rows of several KB (the stored representations) waste most of a 4 KiB page; the page size is fixed by the
+    # first table, so only a file created by the read-write engine gets SQLITE_PAGE_SIZE.
+    migrations.upgrade(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert page_size_of(tmp_path / "fresh.db") == SQLITE_PAGE_SIZE != 4096
+
+    with closing(sqlite3.connect(tmp_path / "old.db")) as conn:
+        conn.execute("PRAGMA page_size = 4096")
+        conn.execute("CREATE TABLE before_the_engine (x)")
+    migrations.upgrade(f"sqlite:///{tmp_path / 'old.db'}")
+    assert page_size_of(tmp_path / "old.db") == 4096
+    assert head_of(f"sqlite:///{tmp_path / 'old.db'}") == migrations.head_revision()
