@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.api.queries import metric_documents, metric_select, metric_table, representation_table
 from app.api.stored import stored_row
-from app.db import make_engine
+from app.db import is_sqlite, make_engine
 from app.loader import bulk
 from app.loader.load import load
 from app.loader.seed import SeedInvalid, read_seed
@@ -122,3 +122,24 @@ def test_stored_rows_built_as_written_are_those_the_api_builds_from_the_rows_rea
     for row in expected:
         assert stored[row[0]] == row[:4], row[0]
         assert searched[row[0]] == row[4], row[0]
+
+
+def test_postgresql_compresses_the_stored_documents_with_lz4_where_it_can(empty_db_url: str, tmp_path: Path) -> None:
+    if is_sqlite(empty_db_url):
+        pytest.skip("TOAST compression is PostgreSQL's")
+    load_seed(empty_db_url, synthetic.write_seed(tmp_path / "syn", 20))
+    engine = make_engine(empty_db_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            lz4 = conn.exec_driver_sql(
+                "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+            ).scalar()
+            methods = conn.exec_driver_sql(
+                "SELECT DISTINCT pg_column_compression(document) FROM metric_representations "
+                "WHERE metric_id LIKE 'syn-%%'"
+            ).scalars()
+            assert set(methods) == ({"lz4"} if lz4 else {"pglz"})
+            # only the load's transaction: the server's default is left as it was
+            assert conn.exec_driver_sql("SHOW default_toast_compression").scalar() == "pglz"
+    finally:
+        engine.dispose()
