@@ -4,6 +4,8 @@ the filters (tests/reliability/test_properties.py), in the order the old query g
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from functools import cache
@@ -13,13 +15,13 @@ from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, select
 from starlette.requests import Request
 
 from app.api.filters import FILTERS, FilterContext, MetricQuery, order_by
-from app.api.formats import render_csv, render_json
+from app.api.formats import _csv_cell, render_csv, render_json
 from app.api.pagination import keyset_links, page_document, page_links
 from app.api.queries import (
     METRIC_CSV_COLUMNS,
@@ -28,6 +30,7 @@ from app.api.queries import (
     metric_select,
     representation_table,
 )
+from app.api.stored import _csv_line
 from app.config import Settings
 from app.db import normalize_url
 from app.main import create_app
@@ -157,3 +160,28 @@ def test_each_figure_is_its_stored_representation_and_the_builders_byte_for_byte
         assert uncached.get(url).content == render_json(document), url
         expected_csv = render_csv(METRIC_CSV_COLUMNS, metric_csv_rows([document]))
         assert uncached.get(url, params={"format": "csv"}).content == expected_csv, url
+
+
+def csv_writer_line(cells: list[Any]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow([_csv_cell(cell) for cell in cells])
+    return out.getvalue()
+
+
+CELLS = st.lists(
+    st.one_of(
+        st.text(alphabet=st.sampled_from(["a", ",", '"', " ", "\n", "\r", "é", "'", ";"]), max_size=6),
+        st.text(max_size=8),
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.lists(st.text(alphabet='a,"|', max_size=3), max_size=3),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=500, derandomize=True, deadline=None)
+@given(CELLS)
+def test_a_stored_csv_line_is_what_csv_writer_writes(cells: list[Any]) -> None:
+    assert _csv_line(cells) == csv_writer_line(cells)
