@@ -393,7 +393,11 @@ class HotPath:
         """The response, or None: the route answers (NotHere, or any error, which the route then reports)."""
         engine = self.state.engine
         dialect = SQLITE if engine.dialect.name == "sqlite" else POSTGRESQL
-        pooled = engine.raw_connection()
+        try:
+            pooled = engine.raw_connection()
+        except Exception:  # the database is unreachable: the route answers 503, as it always does
+            log.debug("fast path: no connection, handing over to the route", exc_info=True)
+            return None
         try:
             cursor = pooled.driver_connection.cursor()
             recorded = self.statements
