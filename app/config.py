@@ -43,6 +43,13 @@ class Settings(BaseSettings):
         default=True,
         description="Keep rendered responses in memory, invalidated by every reload (false: render every request).",
     )
+    fast_path: bool = Field(
+        default=True,
+        description=(
+            "Answer the common /v1/metrics JSON pages (value range, country, id order) under FastAPI's routing, with "
+            "the same bytes (app/api/fastpath.py); false: every request through the routes."
+        ),
+    )
     cache_max_age: int = Field(default=300, ge=0, description="Cache-Control max-age, seconds.")
     stale_if_error_s: int = Field(
         default=86400,

@@ -15,6 +15,7 @@ from app import __version__
 from app.api.deps import strict_query
 from app.api.docs import DESCRIPTION, TAGS, mount_docs, patch_openapi
 from app.api.fastcache import CachingFastAPI, FastCache, SQLiteDataVersion
+from app.api.fastpath import FastMetrics, HotPath
 from app.api.middleware import ConcurrencyLimit, HeadAsGet, RequestLimits, SecurityHeaders
 from app.api.representation import ResponseCache
 from app.api.routes import api_router, health, index, problems
@@ -69,6 +70,9 @@ def create_app(settings: Settings | None = None) -> CachingFastAPI:
     mount_docs(app)
     install_pages(app, settings)
 
+    # Added first = innermost: under every middleware below, in front of routing (app.api.fastpath).
+    app.state.hot_path = HotPath(app.state, enabled=settings.fast_path)
+    app.add_middleware(FastMetrics, hot=app.state.hot_path)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(
         CORSMiddleware,

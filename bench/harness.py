@@ -100,6 +100,9 @@ def serve(target: str, paths: dict[str, Path], probe: str, pg_url: str | None = 
     if target in ("api", "api-uncached"):
         cmd = [str(BIN / "cadre-data"), "serve", "--port", str(port), "--no-access-log"]
         env = _env(DATABASE_URL=f"sqlite:///{paths['db']}", RESPONSE_CACHE=str(target == "api").lower())
+    elif target == "api-route":  # api-uncached without its hot path (app.api.fastpath): the route answers each
+        cmd = [str(BIN / "cadre-data"), "serve", "--port", str(port), "--no-access-log"]
+        env = _env(DATABASE_URL=f"sqlite:///{paths['db']}", RESPONSE_CACHE="false", FAST_PATH="false")
     elif target == "api-pg":
         assert pg_url is not None, "api-pg needs a PostgreSQL database"
         cmd = [str(BIN / "cadre-data"), "serve", "--port", str(port), "--no-access-log"]

@@ -44,7 +44,7 @@ WORDS = (
 )
 """`q=` draws: words of the real seed (in every database: the synthetic seed includes it); README says what
 each selects."""
-TARGETS = ("api-uncached", "api-pg", "datasette", "ceiling-miss")
+TARGETS = ("api-uncached", "api-route", "api-pg", "datasette", "ceiling-miss")
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,15 @@ def per_dataset(key: Hashable, compute: Callable[[], T]) -> T:
     return value
 
 
+NOT_KEPT = object()
+
+
+def kept(signature: str, key: Hashable) -> object:
+    """What per_dataset() keeps for `key` in the dataset `signature`, or NOT_KEPT (nothing computes it here: a
+    caller without a SQLAlchemy connection, app.api.fastpath, leaves the computing to the routes)."""
+    return _per_dataset.get((signature, key), NOT_KEPT)
+
+
 def link_header(links: dict[str, str | None]) -> str:
     return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url is not None)
 
@@ -119,6 +128,18 @@ def _etag_matches(if_none_match: str, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == bare for tag in value.split(","))
 
 
+def cache_key(request: Request, signature: str, fmt: Format) -> tuple[str, ...]:
+    """The render cache's key: the dataset, the path, the query (parameters sorted) and the format."""
+    query = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
+    return (signature, request.url.path, query, fmt)
+
+
+def rendered_payload(payload: Payload, body: bytes, media_type: str, added: list[tuple[str, str]]) -> Rendered:
+    """A rendered body with its ETag, the payload's Link header first, then the renderer's headers."""
+    headers = [("Link", link_header(payload.links))] if payload.links else []
+    return Rendered(body, media_type, _etag(body), tuple(headers + added))
+
+
 def respond(
     request: Request,
     conn: Connection,
@@ -129,8 +150,7 @@ def respond(
 ) -> Response:
     """Render (or take from the cache) the representation `build` describes, with caching headers."""
     signature, _ = dataset_signature(conn)
-    query = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
-    key = (signature, request.url.path, query, fmt)
+    key = cache_key(request, signature, fmt)
     cache: ResponseCache = request.app.state.response_cache
     rendered = cache.get(key)
     if rendered is None:
@@ -139,16 +159,16 @@ def respond(
             payload = build(conn)
         finally:
             _request_signature.reset(token)
-        headers: list[tuple[str, str]] = []
-        if payload.links:
-            headers.append(("Link", link_header(payload.links)))
         renderer = OWN_BODY if payload.body is not None else FORMATS[fmt]
         body, added = renderer.render(request, conn, payload, filename)
-        headers += added
         media_type = payload.media_type if renderer is OWN_BODY else renderer.media_type
-        rendered = Rendered(body, media_type, _etag(body), tuple(headers))
+        rendered = rendered_payload(payload, body, media_type, added)
         cache.put(key, rendered)
+    return send_rendered(request, rendered)
 
+
+def send_rendered(request: Request, rendered: Rendered) -> Response:
+    """The response for a rendered body: caching headers, and 304 when If-None-Match names its ETag."""
     settings = request.app.state.settings
     max_age = settings.cache_max_age
     common = {

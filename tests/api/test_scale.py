@@ -470,3 +470,36 @@ def test_a_deep_offset_skips_rows_not_documents(scale_client: TestClient) -> Non
     deep = scale_client.get("/v1/metrics?offset=15000&limit=5").json()["data"]
     before = scale_client.get("/v1/metrics?offset=14999&limit=1").json()["data"][0]["id"]
     assert deep == scale_client.get(f"/v1/metrics?after={before}&limit=5").json()["data"]
+
+
+HOT_PLANS = {
+    p: PLANS[p]
+    for p in ("value_min=9999000&match=within", "value_max=500", "value_min=9999000", "q=canada", "q=figure 12345")
+}
+HOT_PLANS["country=CA"] = "(destination_id=?)"  # an index on destination_id: ix_metrics_destination or the keyset one
+
+
+@pytest.mark.parametrize("params", list(HOT_PLANS))
+def test_the_hot_path_reads_the_same_indexes(scale_client: TestClient, scale_url: str, params: str) -> None:
+    """The hot path's statements (app.api.fastpath), run with their parameters, read the indexes the route's do."""
+    hot = scale_client.app.state.hot_path  # type: ignore[attr-defined]
+    scale_client.get(f"/v1/metrics?{params}")  # what the route keeps per dataset, kept
+    answered, hot.statements = hot.answered, []
+    try:
+        assert scale_client.get(f"/v1/metrics?{params}").status_code == 200
+        run = [(s, p) for s, p in hot.statements if "FROM metrics" in s]
+    finally:
+        hot.statements = None
+    assert hot.answered == answered + 1 and len(run) >= 2  # the bounded total(s), the page
+    engine = make_engine(scale_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            for statement, parameters in run:
+                if conn.dialect.name == "sqlite":
+                    plan = "\n".join(r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+                    assert HOT_PLANS[params] in plan, (statement, plan)
+                else:
+                    plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+                    assert "Seq Scan on metrics" not in plan, (statement, plan)
+    finally:
+        engine.dispose()

@@ -114,7 +114,7 @@ def test_no_debug_pages_and_no_cookies_anywhere(client: TestClient) -> None:
 def test_an_unhandled_error_shows_no_debug_page(db_url: str) -> None:
     """With `debug` off, an exception in a route is a 500 problem without traceback, not Starlette's page."""
 
-    app = create_app(Settings(database_url=db_url))
+    app = create_app(Settings(database_url=db_url, fast_path=False))  # the route's own connection, broken
 
     def broken() -> None:
         raise RuntimeError("secret internals /work/main/app/api/deps.py")

@@ -1,0 +1,476 @@
+"""The hot path of `/v1/metrics` (issue 17): the JSON pages an app asks for most, filtered by value range,
+country or text, in id order, answered under FastAPI's routing with a few precompiled statements on the pool's own
+connection. The same bytes, headers and status as the route (app.api.routes.metrics), which answers everything
+else.
+
+A request comes here after every middleware (request limits, concurrency limit, CORS, gzip, security headers), so
+only routing, dependency resolution, the worker thread and SQLAlchemy's statement building are skipped: about
+2 ms of Python per request, most of an uncached request's cost. What it serves:
+
+- `GET /v1/metrics` with no parameters but `value_min`, `value_max`, `match`, `country`, `q`, `limit`,
+  `offset`, `after`, `sort=id` and `format=json`, each at most once, each value in the plain form the route's model
+  accepts (anything else, valid or not, goes to the route: its errors are the route's);
+- JSON only (no `Accept`, `*/*` or `application/json`), and only while what the route keeps per dataset
+  (app.api.representation.per_dataset: country names and matches, the loaded count) is kept for the dataset the
+  request reads: a first request after a reload goes to the route, which keeps them.
+
+With a SQLAlchemy `before_cursor_execute` listener on the engine (tracing, the tests that count statements or
+inject failures) every request goes to the route, so that each statement is seen. Any error here does too: the
+route then answers it, or reports it as it always does (a statement timeout is a 503 from the route).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.api import pagination
+from app.api.deps import _undecodable
+from app.api.filters import BIG
+from app.api.formats import JSON_TYPE, Payload, render_json
+from app.api.names import normal
+from app.api.pagination import keyset_links, page_document, page_links
+from app.api.queries import SEARCHED_LABELS
+from app.api.representation import NOT_KEPT, ResponseCache, cache_key, kept, rendered_payload, send_rendered
+from app.api.search import SELECTIVE, like_pattern
+from app.api.stored import json_fragment, json_page
+from app.vocabulary import SLUG_PATTERN
+
+log = logging.getLogger(__name__)
+
+PATH = "/v1/metrics"
+_INT = re.compile(r"(0|-?[1-9][0-9]{0,18})")
+_PAGE = re.compile(r"[1-9][0-9]{0,3}")
+_OFFSET = re.compile(r"(0|[1-9][0-9]{0,9})")
+_SLUG = re.compile(SLUG_PATTERN)
+_ACCEPTED = frozenset((b"", b"*/*", b"application/json"))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A request the hot path answers: its validated parameters."""
+
+    value_min: int | None = None
+    value_max: int | None = None
+    within: bool = False
+    country: str | None = None
+    limit: int = 100
+    offset: int = 0
+    after: str | None = None
+    q: str | None = None
+
+
+def _amount(value: str) -> int | None:
+    if not _INT.fullmatch(value):
+        return None
+    number = int(value)
+    return number if -BIG <= number <= BIG else None
+
+
+def _read(name: str, value: str, into: dict[str, Any]) -> bool:
+    """Put the parameter in `into` if it is in a form the route's model takes as is; False if not (or unknown)."""
+    if name in ("value_min", "value_max"):
+        number = _amount(value)
+        into[name] = number
+        return number is not None
+    if name == "match":
+        into["within"] = value == "within"
+        return value in ("overlaps", "within")
+    if name == "country":
+        into[name] = value
+        return 1 <= len(value) <= 100
+    if name == "limit":
+        ok = _PAGE.fullmatch(value) is not None and int(value) <= 1000
+        into[name] = int(value) if ok else 0
+        return ok
+    if name == "offset":
+        ok = _OFFSET.fullmatch(value) is not None and int(value) <= 10**9
+        into[name] = int(value) if ok else 0
+        return ok
+    if name == "after":
+        into[name] = value
+        return len(value) <= 100 and _SLUG.fullmatch(value) is not None
+    if name == "q":
+        into[name] = value
+        return 1 <= len(value) <= 200
+    if name == "sort":
+        return value == "id"
+    if name == "format":
+        return value == "json"
+    return False
+
+
+def plan_of(scope: Scope, request: Request) -> Plan | None:
+    """The request's Plan, or None when the route must answer it."""
+    if scope.get("raw_path", b"/v1/metrics") != b"/v1/metrics":
+        return None
+    for name, value in scope["headers"]:
+        if name == b"accept" and value.strip() not in _ACCEPTED:
+            return None
+    raw: bytes = scope.get("query_string", b"")
+    if b"%" in raw or not raw.isascii():  # what strict_query refuses: not UTF-8, or a NUL
+        for part in raw.split(b"&"):
+            name, _, value = part.partition(b"=")
+            if _undecodable(name) or _undecodable(value):
+                return None
+    values: dict[str, Any] = {}
+    seen: set[str] = set()
+    for name, value in request.query_params.multi_items():
+        if name in seen or not _read(name, value, values):
+            return None
+        seen.add(name)
+    plan = Plan(**values)
+    if plan.value_min is not None and plan.value_max is not None and plan.value_min > plan.value_max:
+        return None
+    return plan
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a statement is written for one backend."""
+
+    sqlite: bool
+    true: str
+    false: str
+
+    def sql(self, statement: str) -> str:
+        return statement if self.sqlite else statement.replace("?", "%s")
+
+
+SQLITE = Dialect(True, "1", "0")
+POSTGRESQL = Dialect(False, "true", "false")
+DOCUMENT = (
+    "(SELECT metric_representations.document FROM metric_representations "
+    "WHERE metric_representations.metric_id = metrics.id)"
+)
+
+
+class NotHere(Exception):
+    """The route answers this request (something it keeps per dataset is not kept yet, or no dataset)."""
+
+
+Execute = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+
+
+def _conditions(
+    plan: Plan, signature: str, dialect: Dialect, execute: Execute
+) -> tuple[list[str], list[Any], dict[str, Any]]:
+    """The filters' SQL (as app.api.filters writes them), their parameters, and how destinations matched
+    `country`."""
+    conds: list[str] = []
+    params: list[Any] = []
+    matched: dict[str, Any] = {}
+    if plan.value_min is not None:
+        if plan.within:
+            conds.append("metrics.lower IS NOT NULL AND metrics.lower >= ?")
+            params.append(plan.value_min)
+        else:
+            conds.append(
+                "(metrics.upper IS NULL OR metrics.upper >= ? AND (metrics.upper > ? OR metrics.upper_inclusive IS "
+                f"{dialect.true}))"
+            )
+            params += [plan.value_min, plan.value_min]
+    if plan.value_max is not None:
+        if plan.within:
+            conds.append("metrics.upper IS NOT NULL AND metrics.upper <= ?")
+            params.append(plan.value_max)
+        else:
+            conds.append(
+                "(metrics.lower IS NULL OR metrics.lower <= ? AND (metrics.lower < ? OR metrics.lower_inclusive IS "
+                f"{dialect.true}))"
+            )
+            params += [plan.value_max, plan.value_max]
+    if plan.country is not None:
+        names = kept(signature, "country_names")
+        if names is NOT_KEPT:
+            raise NotHere
+        places = names[0]  # type: ignore[index]
+        key = normal(plan.country)
+        if key in places:
+            code = places[key]
+        elif len(key) == 2 and key.isascii() and key.isalpha():
+            code = key.upper()
+        else:
+            raise NotHere  # a group's name, or unknown: the route's 400
+        found = kept(signature, ("country_match", code))
+        if found is NOT_KEPT:
+            raise NotHere
+        matched = found  # type: ignore[assignment]
+        ids = sorted(matched)
+        if not ids:
+            conds.append(dialect.false)
+        elif len(ids) == 1:
+            conds.append("metrics.destination_id = ?")
+            params.append(ids[0])
+        else:
+            conds.append(f"metrics.destination_id IN ({', '.join('?' * len(ids))})")
+            params += ids
+    if plan.q is not None:
+        condition, searched = _search(plan.q, dialect, execute)
+        conds.append(condition)
+        params += searched
+    return conds, params, matched
+
+
+LIKE = "LIKE ? ESCAPE '\\'"
+LABELLED = " UNION ALL ".join(
+    f"SELECT '{column}' AS column_name, {key} AS id FROM {table} WHERE "
+    + " OR ".join(f"lower({c}) {LIKE}" for c in columns)
+    for column, key, table, columns in [
+        *(
+            (name, f"{parent.name}.id", parent.name, (f"{parent.name}.id", f"{parent.name}.label"))
+            for name, parent in SEARCHED_LABELS.items()
+        ),
+        ("destination_id", "destinations.id", "destinations", ("destinations.name", "destinations.label")),
+        ("destination_id", "destination_aliases.destination_id", "destination_aliases", ("destination_aliases.alias",)),
+        ("destination_id", "destination_members.group_id", "destination_members", ("destination_members.name",)),
+    ]
+)
+"""app.api.search._labelled: the small tables' rows whose words contain q, as (metric column, id)."""
+LABELLED_LIKES = LABELLED.count("LIKE ?")
+
+
+def _in_list(column: str, ids: Sequence[str]) -> tuple[str, list[Any]]:
+    if len(ids) == 1:
+        return f"{column} = ?", [ids[0]]
+    return f"{column} IN ({', '.join('?' * len(ids))})", list(ids)
+
+
+def _any_of(lists: dict[str, list[str]], prefix: str = "") -> tuple[str, list[Any]]:
+    parts = [_in_list(f"{prefix}metrics.{name}", ids) for name, ids in lists.items()]
+    return "(" + " OR ".join(sql for sql, _ in parts) + ")", [p for _, ps in parts for p in ps]
+
+
+def _search(q: str, dialect: Dialect, execute: Execute) -> tuple[str, list[Any]]:
+    """app.api.search.search_condition, statement for statement: the same lists, the same per-row test."""
+    pattern = like_pattern(q)
+    found: dict[str, set[str]] = {}
+    for column, key in execute(LABELLED, [pattern] * LABELLED_LIKES):
+        found.setdefault(column, set()).add(key)
+    lists = {column: sorted(ids) for column, ids in sorted(found.items())}
+    own = _indexed_matches(q, pattern, dialect, execute) if "\n" not in q else None
+    if own is None:  # a per-row test: no index serves the OR anyway
+        per_row = (
+            f"(lower(metrics.value_text) {LIKE} OR (SELECT 1 FROM citations WHERE citations.metric_id = metrics.id "
+            f"AND lower(citations.quote) {LIKE} LIMIT 1) IS NOT NULL)"
+        )
+        listed = [_in_list(f"metrics.{name}", ids) for name, ids in lists.items()]
+        sql = "(" + " OR ".join([*(s for s, _ in listed), per_row]) + ")"
+        return sql, [*(p for _, ps in listed for p in ps), pattern, pattern]
+    if own:
+        lists["id"] = own
+    if not lists:
+        return dialect.false, []
+    indexed, params = _any_of(lists)
+    if not dialect.sqlite or set(lists) == {"id"}:
+        return indexed, params
+    counted = execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM metrics WHERE {indexed} LIMIT ?) AS counted",
+        [*params, pagination.TOTAL_BOUND + 1],
+    )
+    if int(counted[0][0]) <= pagination.TOTAL_BOUND:
+        return indexed, params
+    return _any_of(lists, prefix="+")  # most rows match: test each row while the sort's index is walked
+
+
+def _indexed_matches(q: str, pattern: str, dialect: Dialect, execute: Execute) -> list[str] | None:
+    """app.api.search._indexed_matches: the ids the trigram index finds (None: it cannot narrow q)."""
+    if dialect.sqlite:
+        if len(q) < 3:
+            return None
+        trigrams = {q[i : i + 3] for i in range(len(q) - 2)}
+        match = " ".join('"' + t.replace('"', '""') + '"' for t in sorted(trigrams))
+        few = execute(
+            "SELECT count(*) FROM (SELECT rowid FROM metric_search WHERE metric_search MATCH ? LIMIT ?) AS few",
+            [match, SELECTIVE + 1],
+        )
+        if int(few[0][0]) > SELECTIVE:
+            return None
+        rows = execute(
+            f"SELECT metric_search.metric_id, lower(metric_search.text) {LIKE} FROM metric_search "
+            "WHERE metric_search MATCH ?",
+            [pattern, match],
+        )
+    else:
+        rows = execute(
+            f"SELECT metric_search.metric_id, true FROM metric_search WHERE lower(metric_search.text) {LIKE} LIMIT ?",
+            [pattern, SELECTIVE + 1],
+        )
+    if len(rows) > SELECTIVE:
+        return None
+    return sorted(metric_id for metric_id, matched in rows if matched)
+
+
+def page_body(
+    request: Request, plan: Plan, signature: str, dialect: Dialect, execute: Execute
+) -> tuple[bytes, dict[str, str | None]]:
+    """The page's JSON and its links, from the statements the route runs for the same request."""
+    conds, params, matched = _conditions(plan, signature, dialect, execute)
+    where = " AND ".join(conds) if conds else dialect.true
+    if conds:
+        counted = execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM metrics WHERE {where} LIMIT ?) AS counted",
+            [*params, pagination.TOTAL_BOUND + 1],
+        )
+        count = int(counted[0][0])
+        bound = pagination.TOTAL_BOUND  # read here: a test may lower it
+        total, exact = min(count, bound), count <= bound
+    else:
+        loaded = kept(signature, ("loaded_count", "metrics"))
+        if loaded is NOT_KEPT:
+            raise NotHere
+        total, exact = loaded, True  # type: ignore[assignment]
+    # Few rows match (counted): found by the filters' indexes and sorted (app.api.filters.order_by).
+    order = "+metrics.id" if conds and exact and dialect.sqlite else "metrics.id"
+    limit, offset, after = plan.limit, plan.offset, plan.after
+    rows: list[tuple[Any, ...]]
+    earlier: list[str] = []
+    held = True
+    if after is not None:
+        held = bool(execute(f"SELECT metrics.id FROM metrics WHERE {where} AND metrics.id = ?", [*params, after]))
+        back = f"SELECT metrics.id FROM metrics WHERE {where}" + (" AND metrics.id <= ?" if held else "")
+        back_params = [*params, after] if held else list(params)
+    if not held:
+        rows = []
+    elif offset:  # the ids first, then their documents (as the route's deep page)
+        beyond = " AND metrics.id > ?" if after is not None else ""
+        ids = execute(
+            f"SELECT metrics.id, metrics.destination_id FROM metrics WHERE {where}{beyond} ORDER BY {order} "
+            "LIMIT ? OFFSET ?",
+            [*params, *([after] if after is not None else []), limit + 1, offset],
+        )
+        documents: dict[str, str] = {}
+        if ids:
+            marks = ", ".join("?" * len(ids))
+            found = execute(
+                "SELECT metric_representations.metric_id, metric_representations.document FROM metric_representations "
+                f"WHERE metric_representations.metric_id IN ({marks})",
+                [row[0] for row in ids],
+            )
+            documents = dict(found)
+        rows = [(metric_id, destination, documents[metric_id]) for metric_id, destination in ids]
+    else:
+        beyond = " AND metrics.id > ?" if after is not None else ""
+        rows = execute(
+            f"SELECT metrics.id, metrics.destination_id, {DOCUMENT} FROM metrics WHERE {where}{beyond} "
+            f"ORDER BY {order} LIMIT ?",
+            [*params, *([after] if after is not None else []), limit + 1],
+        )
+    more, rows = len(rows) > limit, rows[:limit]
+    links: dict[str, str | None]
+    if after is None:
+        links = page_links(request, total, limit, offset, more)
+    else:
+        earlier = [row[0] for row in execute(f"{back} ORDER BY metrics.id DESC LIMIT ?", [*back_params, limit + 1])]
+        links = keyset_links(request, earlier, after, limit, offset, rows[-1][0] if more else None)
+    fragments = (
+        json_fragment(document, matched.get(destination) if destination else None) for _, destination, document in rows
+    )
+    envelope = render_json(page_document([], total, limit, offset, links, exact))
+    return json_page(fragments, envelope), links
+
+
+class HotPath:
+    """What the middleware answers with: the app's state (engine, pool slots, settings, render cache)."""
+
+    def __init__(self, state: Any, enabled: bool = True) -> None:
+        self.state = state
+        self.enabled = enabled
+        self.answered = 0
+        self.statements: list[tuple[str, tuple[Any, ...]]] | None = None
+        """Set to a list to record each statement run here, with its parameters (tests, bench/profile_request.py)."""
+
+    def answer(self, request: Request, plan: Plan) -> Response | None:
+        """The response, or None: the route answers (NotHere, or any error, which the route then reports)."""
+        engine = self.state.engine
+        dialect = SQLITE if engine.dialect.name == "sqlite" else POSTGRESQL
+        try:
+            pooled = engine.raw_connection()
+        except Exception:  # the database is unreachable: the route answers 503, as it always does
+            log.debug("fast path: no connection, handing over to the route", exc_info=True)
+            return None
+        try:
+            cursor = pooled.driver_connection.cursor()
+            recorded = self.statements
+
+            def execute(statement: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
+                written = dialect.sql(statement)
+                if recorded is not None:
+                    recorded.append((written, tuple(parameters)))
+                cursor.execute(written, tuple(parameters))
+                return list(cursor.fetchall())
+
+            if dialect.sqlite:
+                cursor.execute("BEGIN")  # one snapshot: the signature and the rows it describes agree
+            found = execute("SELECT dataset.signature FROM dataset WHERE dataset.id = ?", [1])
+            if not found:
+                return None  # no dataset: the route's 503
+            signature = str(found[0][0])
+            cache: ResponseCache = self.state.response_cache
+            key = cache_key(request, signature, "json")
+            rendered = cache.get(key)
+            if rendered is None:
+                body, links = page_body(request, plan, signature, dialect, execute)
+                rendered = rendered_payload(Payload(document=None, links=links), body, JSON_TYPE, [])
+                cache.put(key, rendered)
+            return send_rendered(request, rendered)
+        except NotHere:
+            return None
+        except Exception:  # the route runs the request again and reports it as it always does
+            log.debug("fast path: handing over to the route", exc_info=True)
+            return None
+        finally:
+            try:
+                pooled.rollback()
+            finally:
+                pooled.close()
+
+
+class FastMetrics:
+    """Pure ASGI middleware, the innermost: answers the requests plan_of() accepts, passes on every other."""
+
+    def __init__(self, app: ASGIApp, hot: HotPath) -> None:
+        self.app = app
+        self.hot = hot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hot = self.hot
+        if not hot.enabled or scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        state = hot.state
+        engine = state.engine
+        if engine.dispatch.before_cursor_execute:  # instrumented: every statement through SQLAlchemy
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        plan = plan_of(scope, request)
+        response: Response | None = None
+        if plan is not None:
+            try:
+                with anyio.fail_after(state.settings.pool_timeout_s):
+                    await state.db_slots.acquire()
+            except TimeoutError:
+                plan = None  # the route waits, and answers 503 if the pool stays full
+        if plan is not None:
+            try:
+                if engine.dialect.name == "sqlite":  # a few index reads, in-process: no thread needed
+                    response = hot.answer(request, plan)
+                else:
+                    response = await anyio.to_thread.run_sync(hot.answer, request, plan)
+            finally:
+                state.db_slots.release()
+        if response is None:
+            await self.app(scope, receive, send)
+            return
+        hot.answered += 1
+        await response(scope, receive, send)
