@@ -379,6 +379,48 @@ def page_body(
     return json_page(fragments, envelope), links
 
 
+def at_once(plan: Plan) -> bool:
+    """Whether one statement can read the whole page (PostgreSQL): no cursor, no skipped rows, no text search
+    (whose lists are read first)."""
+    return plan.after is None and not plan.offset and plan.q is None
+
+
+def one_statement(
+    request: Request, plan: Plan, signature: str, execute: Execute
+) -> tuple[bytes, dict[str, str | None]] | None:
+    """The page in one statement that also reads the dataset's signature, built with what the route keeps for
+    `signature`; None when the statement read another dataset (a reload: the caller reads it again, in a
+    transaction). A PostgreSQL statement sees one snapshot, so the signature, the total and the rows agree."""
+    conds, params, matched = _conditions(plan, signature, POSTGRESQL, execute)
+    where = " AND ".join(conds) if conds else POSTGRESQL.true
+    counted = "NULL"
+    if conds:
+        counted = f"(SELECT count(*) FROM (SELECT 1 FROM metrics WHERE {where} LIMIT ?) AS counted)"
+    loaded = kept(signature, ("loaded_count", "metrics"))
+    if not conds and loaded is NOT_KEPT:
+        return None
+    rows = execute(
+        f"WITH page AS (SELECT metrics.id AS id, metrics.destination_id AS destination_id, {DOCUMENT} AS document "
+        f"FROM metrics WHERE {where} ORDER BY metrics.id LIMIT ?) "
+        f"SELECT (SELECT dataset.signature FROM dataset WHERE dataset.id = 1), {counted}, page.id, "
+        "page.destination_id, page.document FROM (SELECT 1) AS one LEFT JOIN page ON true ORDER BY page.id",
+        [*params, plan.limit + 1, *([*params, pagination.TOTAL_BOUND + 1] if conds else [])],
+    )
+    if not rows or rows[0][0] != signature:
+        return None
+    if conds:
+        bound = pagination.TOTAL_BOUND
+        total, exact = min(int(rows[0][1]), bound), int(rows[0][1]) <= bound
+    else:
+        total, exact = loaded, True  # type: ignore[assignment]
+    page = [(metric_id, destination, document) for _, _, metric_id, destination, document in rows if metric_id]
+    more, page = len(page) > plan.limit, page[: plan.limit]
+    links = page_links(request, total, plan.limit, 0, more)
+    fragments = (json_fragment(document, matched.get(dest) if dest else None) for _, dest, document in page)
+    envelope = render_json(page_document([], total, plan.limit, 0, links, exact))
+    return json_page(fragments, envelope), links
+
+
 class HotPath:
     """What the middleware answers with: the app's state (engine, pool slots, settings, render cache)."""
 
@@ -388,6 +430,8 @@ class HotPath:
         self.answered = 0
         self.statements: list[tuple[str, tuple[Any, ...]]] | None = None
         """Set to a list to record each statement run here, with its parameters (tests, bench/profile_request.py)."""
+        self.signature: str | None = None
+        """The dataset the last answer read: what a PostgreSQL page asked in one statement assumes (and checks)."""
 
     def answer(self, request: Request, plan: Plan) -> Response | None:
         """The response, or None: the route answers (NotHere, or any error, which the route then reports)."""
@@ -409,12 +453,24 @@ class HotPath:
                 cursor.execute(written, tuple(parameters))
                 return list(cursor.fetchall())
 
+            if not dialect.sqlite and self.signature is not None and at_once(plan):
+                driver = pooled.driver_connection
+                driver.autocommit = True  # one statement, one snapshot: no BEGIN, no ROLLBACK
+                try:
+                    answered = one_statement(request, plan, self.signature, execute)
+                except NotHere:  # nothing kept for that dataset: read the signature first, as below
+                    answered = None
+                finally:
+                    driver.autocommit = False
+                if answered is not None:
+                    body, links = answered
+                    return send_rendered(request, rendered_payload(Payload(None, links=links), body, JSON_TYPE, []))
             if dialect.sqlite:
                 cursor.execute("BEGIN")  # one snapshot: the signature and the rows it describes agree
             found = execute("SELECT dataset.signature FROM dataset WHERE dataset.id = ?", [1])
             if not found:
                 return None  # no dataset: the route's 503
-            signature = str(found[0][0])
+            signature = self.signature = str(found[0][0])
             cache: ResponseCache = self.state.response_cache
             key = cache_key(request, signature, "json")
             rendered = cache.get(key)

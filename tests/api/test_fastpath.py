@@ -188,7 +188,7 @@ def test_an_error_on_the_hot_path_is_answered_by_the_route(
 
     hot_client.get("/v1/metrics?country=CA")
     answered = hot.answered
-    monkeypatch.setattr(fastpath, "page_body", broken)
+    monkeypatch.setattr(fastpath, "json_page", broken)  # every way the hot path joins a page
     response = hot_client.get("/v1/metrics?country=CA")
     assert hot.answered == answered
     assert response.content == route_client.get("/v1/metrics?country=CA").content
@@ -244,3 +244,23 @@ def test_a_reload_is_seen_at_once(empty_db_url: str, seed_copy: Path) -> None:
         after = hot_client.get(url)
         assert b"Edited by the reload test." in after.content and b"Edited" not in before
         assert after.content == route_client.get(url).content
+
+
+def test_postgresql_reads_a_page_in_one_statement(pair: tuple[TestClient, TestClient, Any], db_url: str) -> None:
+    """PostgreSQL: a page with no cursor, offset or q is one statement that also reads the signature; one built for
+    another dataset (a reload since the last answer) is read again in a transaction, and is still the route's."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("one statement is PostgreSQL's path (SQLite's statements cost no round trip)")
+    hot_client, route_client, hot = pair
+    url = "/v1/metrics?value_min=1000"
+    hot_client.get(url)
+    # the one statement; then it again, its signature not the assumed one, and the signature, total and page
+    for signature, statements in ((hot.signature, 1), ("another dataset", 4)):
+        hot.signature, hot.statements = signature, []
+        try:
+            response = hot_client.get(url)
+            run = list(hot.statements)
+        finally:
+            hot.statements = None
+        assert len(run) == statements and "dataset.signature" in run[0][0], run
+        assert response.content == route_client.get(url).content
