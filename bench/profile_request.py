@@ -34,6 +34,7 @@ def requests(after: str) -> dict[str, str]:
         "value_min": "/v1/metrics?value_min=150000",
         "country": "/v1/metrics?country=CA",
         "q": "/v1/metrics?q=canada",
+        "q-common": "/v1/metrics?q=spouses",
         "after": f"/v1/metrics?after={after}",
         "one": f"/v1/metrics/{METRIC}",
     }

@@ -380,9 +380,12 @@ def page_body(
 
 
 def at_once(plan: Plan) -> bool:
-    """Whether one statement can read the whole page (PostgreSQL): no cursor, no skipped rows, no text search
-    (whose lists are read first)."""
-    return plan.after is None and not plan.offset and plan.q is None
+    """Whether one statement can read the whole page (PostgreSQL): no skipped rows, no text search (whose lists
+    are read first)."""
+    return not plan.offset and plan.q is None
+
+
+ROW = "metrics.id AS id, metrics.destination_id AS destination_id, {document} AS document, '{kind}' AS kind"
 
 
 def one_statement(
@@ -390,21 +393,41 @@ def one_statement(
 ) -> tuple[bytes, dict[str, str | None]] | None:
     """The page in one statement that also reads the dataset's signature, built with what the route keeps for
     `signature`; None when the statement read another dataset (a reload: the caller reads it again, in a
-    transaction). A PostgreSQL statement sees one snapshot, so the signature, the total and the rows agree."""
+    transaction). A PostgreSQL statement sees one snapshot, so the signature, the total and the rows agree. With
+    `after`, the rows are those the route reads in three statements: whether the cursor is among the filtered
+    rows, the rows after it (kind p), and the ids back from it for `prev` (kind b)."""
     conds, params, matched = _conditions(plan, signature, POSTGRESQL, execute)
     where = " AND ".join(conds) if conds else POSTGRESQL.true
-    counted = "NULL"
-    if conds:
-        counted = f"(SELECT count(*) FROM (SELECT 1 FROM metrics WHERE {where} LIMIT ?) AS counted)"
+    limit, after = plan.limit, plan.after
     loaded = kept(signature, ("loaded_count", "metrics"))
     if not conds and loaded is NOT_KEPT:
         return None
+    forward = ROW.format(document=DOCUMENT, kind="p")
+    backward = ROW.format(document="NULL::text", kind="b").replace("metrics.destination_id AS", "NULL::text AS")
+    if after is None:
+        rows_sql = f"page AS (SELECT {forward} FROM metrics WHERE {where} ORDER BY metrics.id LIMIT ?)"
+        rows_params = [*params, limit + 1]
+    else:
+        held = "(SELECT held.found FROM held)"
+        rows_sql = (
+            f"held AS (SELECT EXISTS (SELECT 1 FROM metrics WHERE {where} AND metrics.id = ?) AS found), "
+            f"ahead AS (SELECT {forward} FROM metrics WHERE {where} AND metrics.id > ? AND {held} "
+            "ORDER BY metrics.id LIMIT ?), "
+            f"back AS (SELECT {backward} FROM metrics WHERE {where} AND metrics.id <= ? AND {held} "
+            "ORDER BY metrics.id DESC LIMIT ?), "
+            f"back_all AS (SELECT {backward} FROM metrics WHERE {where} AND NOT {held} "
+            "ORDER BY metrics.id DESC LIMIT ?), "
+            "page AS (SELECT * FROM ahead UNION ALL SELECT * FROM back UNION ALL SELECT * FROM back_all)"
+        )
+        rows_params = [*params, after, *params, after, limit + 1, *params, after, limit + 1, *params, limit + 1]
+    counted = "NULL"
+    if conds:
+        counted = f"(SELECT count(*) FROM (SELECT 1 FROM metrics WHERE {where} LIMIT ?) AS counted)"
     rows = execute(
-        f"WITH page AS (SELECT metrics.id AS id, metrics.destination_id AS destination_id, {DOCUMENT} AS document "
-        f"FROM metrics WHERE {where} ORDER BY metrics.id LIMIT ?) "
-        f"SELECT (SELECT dataset.signature FROM dataset WHERE dataset.id = 1), {counted}, page.id, "
-        "page.destination_id, page.document FROM (SELECT 1) AS one LEFT JOIN page ON true ORDER BY page.id",
-        [*params, plan.limit + 1, *([*params, pagination.TOTAL_BOUND + 1] if conds else [])],
+        f"WITH {rows_sql} SELECT (SELECT dataset.signature FROM dataset WHERE dataset.id = 1), {counted}, page.id, "
+        "page.destination_id, page.document, page.kind FROM (SELECT 1) AS one LEFT JOIN page ON true "
+        "ORDER BY page.kind DESC, CASE WHEN page.kind = 'p' THEN page.id END, page.id DESC",
+        [*rows_params, *([*params, pagination.TOTAL_BOUND + 1] if conds else [])],
     )
     if not rows or rows[0][0] != signature:
         return None
@@ -413,11 +436,15 @@ def one_statement(
         total, exact = min(int(rows[0][1]), bound), int(rows[0][1]) <= bound
     else:
         total, exact = loaded, True  # type: ignore[assignment]
-    page = [(metric_id, destination, document) for _, _, metric_id, destination, document in rows if metric_id]
-    more, page = len(page) > plan.limit, page[: plan.limit]
-    links = page_links(request, total, plan.limit, 0, more)
+    page = [(metric_id, destination, document) for _, _, metric_id, destination, document, kind in rows if kind == "p"]
+    more, page = len(page) > limit, page[:limit]
+    if after is None:
+        links = page_links(request, total, limit, 0, more)
+    else:
+        earlier = [metric_id for _, _, metric_id, _, _, kind in rows if kind == "b"]
+        links = keyset_links(request, earlier, after, limit, 0, page[-1][0] if more else None)
     fragments = (json_fragment(document, matched.get(dest) if dest else None) for _, dest, document in page)
-    envelope = render_json(page_document([], total, plan.limit, 0, links, exact))
+    envelope = render_json(page_document([], total, limit, 0, links, exact))
     return json_page(fragments, envelope), links
 
 
