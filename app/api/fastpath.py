@@ -162,7 +162,7 @@ Execute = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
 
 def _conditions(
-    plan: Plan, signature: str, dialect: Dialect, execute: Execute
+    plan: Plan, signature: str, dialect: Dialect, execute: Execute, searched: tuple[str, list[Any]] | None = None
 ) -> tuple[list[str], list[Any], dict[str, Any]]:
     """The filters' SQL (as app.api.filters writes them), their parameters, and how destinations matched
     `country`."""
@@ -215,9 +215,9 @@ def _conditions(
             conds.append(f"metrics.destination_id IN ({', '.join('?' * len(ids))})")
             params += ids
     if plan.q is not None:
-        condition, searched = _search(plan.q, dialect, execute)
+        condition, values = searched or _search(plan.q, dialect, execute)
         conds.append(condition)
-        params += searched
+        params += values
     return conds, params, matched
 
 
@@ -258,6 +258,46 @@ def _search(q: str, dialect: Dialect, execute: Execute) -> tuple[str, list[Any]]
         found.setdefault(column, set()).add(key)
     lists = {column: sorted(ids) for column, ids in sorted(found.items())}
     own = _indexed_matches(q, pattern, dialect, execute) if "\n" not in q else None
+    return _searched(pattern, lists, own, dialect, execute)
+
+
+def searched_at_once(q: str, signature: str, execute: Execute) -> tuple[str, list[Any]] | None:
+    """PostgreSQL: what _search reads in two statements (the small tables' lists, the trigram index's matches) in
+    one, with the dataset's signature; the condition, or None when the signature is not `signature`."""
+    pattern = like_pattern(q)
+    statement = (
+        "SELECT 'signature' AS column_name, dataset.signature AS id FROM dataset WHERE dataset.id = 1 "
+        f"UNION ALL {LABELLED}"
+    )
+    params: list[Any] = [pattern] * LABELLED_LIKES
+    if "\n" not in q:
+        statement += (
+            " UNION ALL (SELECT '.matched' AS column_name, metric_search.metric_id AS id FROM metric_search "
+            f"WHERE lower(metric_search.text) {LIKE} LIMIT ?)"
+        )
+        params += [pattern, SELECTIVE + 1]
+    found: dict[str, set[str]] = {}
+    matched: list[str] = []
+    read = ""
+    for column, key in execute(statement, params):
+        if column == "signature":
+            read = key
+        elif column == ".matched":
+            matched.append(key)
+        else:
+            found.setdefault(column, set()).add(key)
+    if read != signature:
+        return None
+    lists = {column: sorted(ids) for column, ids in sorted(found.items())}
+    own = sorted(matched) if "\n" not in q and len(matched) <= SELECTIVE else None
+    return _searched(pattern, lists, own, POSTGRESQL, execute)
+
+
+def _searched(
+    pattern: str, lists: dict[str, list[str]], own: list[str] | None, dialect: Dialect, execute: Execute
+) -> tuple[str, list[Any]]:
+    """The condition app.api.search.search_condition builds from the lists and the text index's matches (None: a
+    per-row test)."""
     if own is None:  # a per-row test: no index serves the OR anyway
         per_row = (
             f"(lower(metrics.value_text) {LIKE} OR (SELECT 1 FROM citations WHERE citations.metric_id = metrics.id "
@@ -380,9 +420,9 @@ def page_body(
 
 
 def at_once(plan: Plan) -> bool:
-    """Whether one statement can read the whole page (PostgreSQL): no skipped rows, no text search (whose lists
-    are read first)."""
-    return not plan.offset and plan.q is None
+    """Whether one statement can read the whole page (PostgreSQL): no skipped rows. (A text search reads its lists
+    in one more, searched_at_once.)"""
+    return not plan.offset
 
 
 ROW = "metrics.id AS id, metrics.destination_id AS destination_id, {document} AS document, '{kind}' AS kind"
@@ -396,7 +436,12 @@ def one_statement(
     transaction). A PostgreSQL statement sees one snapshot, so the signature, the total and the rows agree. With
     `after`, the rows are those the route reads in three statements: whether the cursor is among the filtered
     rows, the rows after it (kind p), and the ids back from it for `prev` (kind b)."""
-    conds, params, matched = _conditions(plan, signature, POSTGRESQL, execute)
+    searched = None
+    if plan.q is not None:
+        searched = searched_at_once(plan.q, signature, execute)
+        if searched is None:
+            return None
+    conds, params, matched = _conditions(plan, signature, POSTGRESQL, execute, searched)
     where = " AND ".join(conds) if conds else POSTGRESQL.true
     limit, after = plan.limit, plan.after
     loaded = kept(signature, ("loaded_count", "metrics"))

@@ -265,8 +265,13 @@ def test_postgresql_reads_a_page_in_one_statement(pair: tuple[TestClient, TestCl
             hot.statements = None
         assert len(run) == statements and "dataset.signature" in run[0][0], run
         assert response.content == route_client.get(url).content
-    for after in ("canada-emigrated-1985-2005", "zzz", "australia-emigrated-1985-2005"):  # held, not held, first
-        url = f"/v1/metrics?value_min=1000&limit=3&after={after}"
+    keyset = [
+        f"value_min=1000&limit=3&after={a}"
+        for a in ("canada-emigrated-1985-2005", "zzz", "australia-emigrated-1985-2005")
+    ]
+    # a cursor held, not held, the first; q: its lists and the trigram index's matches first, with the signature
+    for query, statements in [*((k, 1) for k in keyset), ("q=canada", 2), ("q=spouses&after=zzz", 2), ("q=a%0Ab", 2)]:
+        url = f"/v1/metrics?{query}"
         hot_client.get(url)
         hot.statements = []
         try:
@@ -274,5 +279,5 @@ def test_postgresql_reads_a_page_in_one_statement(pair: tuple[TestClient, TestCl
             run = list(hot.statements)
         finally:
             hot.statements = None
-        assert len(run) == 1, run
+        assert len(run) == statements, run
         assert _as_sent(response) == _as_sent(route_client.get(url))
