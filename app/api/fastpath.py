@@ -14,6 +14,12 @@ only routing, dependency resolution, the worker thread and SQLAlchemy's statemen
   (app.api.representation.per_dataset: country names and matches, the loaded count) is kept for the dataset the
   request reads: a first request after a reload goes to the route, which keeps them.
 
+SQLite runs the route's statements in turn, in one transaction, on the event loop (each is an index read of a
+local file). PostgreSQL, where each statement is a round trip, reads a page in one statement (`one_statement`:
+the signature, the bounded total and the rows, cursor and `prev` ids included, from one snapshot) and `q=` in one
+more (its lists, with the signature), in a worker thread; each statement checks that it read the dataset the
+lists were built for, else the page is read again in a transaction.
+
 With a SQLAlchemy `before_cursor_execute` listener on the engine (tracing, the tests that count statements or
 inject failures) every request goes to the route, so that each statement is seen. Any error here does too: the
 route then answers it, or reports it as it always does (a statement timeout is a 503 from the route).
