@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -102,7 +103,16 @@ def create_app(settings: Settings | None = None) -> CachingFastAPI:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
+    # What start-up built (routes, models, the OpenAPI document) lives as long as the process: out of the cyclic
+    # garbage collector's scans, whose full passes over it were tens of milliseconds in the tail of the latency.
+    # (bench: value_min misses' p99 63 -> 9 ms at the same req/s). Unfrozen at shutdown: an app that stops (a test's)
+    # leaves nothing the collector cannot free.
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
     app.state.engine.dispose()
     if app.state.data_version is not None:
         app.state.data_version.close()
