@@ -91,8 +91,18 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
+"""Made once: json.dumps with options makes one per call (a fifth of a small document's time)."""
+
+
 def render_json(document: Any) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode()
+    return json_text(document).encode()
+
+
+def json_text(document: Any) -> str:
+    """The document as compact JSON text (not ASCII-escaped): render_json's, before it is encoded."""
+    text: str = _ENCODER.encode(document)
+    return text
 
 
 def _csv_cell(value: Any) -> str:

@@ -209,7 +209,7 @@ def _embedded(values: Any, field: str) -> dict[str, Any] | None:
     return {key: values[f"{field}_{key}"] for key in keys}
 
 
-def _links(values: Any) -> dict[str, str | None]:
+def metric_links(values: Any) -> dict[str, str | None]:
     def href(collection: str, item: str | None) -> str | None:
         return None if item is None else f"/v1/{collection}/{item}"
 
@@ -237,9 +237,19 @@ def metric_document(
         **{key: match.get(key) for key in COUNTRY_MATCH_KEYS},
         "citations": citations,
         "checks": checks,
-        "links": _links(values),
+        "links": metric_links(values),
     }
     return {name: computed[name] if name in computed else values[name] for name in METRIC_KEYS}
+
+
+def document_inputs() -> dict[str, tuple[str, ...]]:
+    """For each key of a metric document that metric_document builds from `values` alone, the labels of
+    METRIC_COLUMNS it reads (the loader renders the parts that depend only on a joined record once per record).
+    The other keys (citations, checks, the country match) come from its other arguments."""
+    inputs: dict[str, tuple[str, ...]] = {name: (name,) for name in _ROW_KEYS}
+    inputs.update({field: tuple(f"{field}_{key}" for key in _EMBEDDED_KEYS[field]) for field in _EMBEDDED})
+    inputs["links"] = ("id", "measure", "population", "report_id", "destination_id", "period_id")
+    return inputs
 
 
 def metric_documents(

@@ -23,6 +23,8 @@ def _span(keys: tuple[str, ...]) -> tuple[int, int]:
 
 _span(METRIC_KEYS)
 _CSV_START, _CSV_END = _span(METRIC_CSV_COLUMNS)
+CSV_HEAD, CSV_TAIL = METRIC_CSV_COLUMNS[:_CSV_START], METRIC_CSV_COLUMNS[_CSV_END:]
+"""The CSV columns stored before the match cells, and after them."""
 _NO_MATCH = render_json(dict.fromkeys(COUNTRY_MATCH_KEYS))[1:-1]
 
 
@@ -30,9 +32,14 @@ def _csv_line(cells: Sequence[Any]) -> str:
     """What csv.writer(lineterminator="") writes for the cells (the loader renders a million rows: 5x faster).
     With no line terminator only a comma or a quote makes the excel dialect quote a cell; a lone empty cell
     is quoted. tests/api/test_stored_representations.py compares it with csv.writer."""
+    line = csv_cells(cells)
+    return '""' if len(cells) == 1 and not line else line
+
+
+def csv_cells(cells: Sequence[Any]) -> str:
+    """The cells as _csv_line writes them among others (as part of a line of two cells or more, where no empty
+    cell is quoted)."""
     texts = [cell if type(cell) is str else _csv_cell(cell) for cell in cells]
-    if len(texts) == 1 and not texts[0]:
-        return '""'
     return ",".join([_quoted(text) if "," in text or '"' in text else text for text in texts])
 
 
