@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
@@ -111,10 +114,8 @@ def make_engine(
             max_overflow=max_overflow,
             pool_timeout_s=pool_timeout_s,
         )
-    options = f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={statement_timeout_ms}"
     extra: dict[str, Any] = {}
     if read_only:
-        options += " -c default_transaction_read_only=on"
         # One snapshot per request: the dataset signature and the rows it describes always agree.
         extra["isolation_level"] = "REPEATABLE READ"
     return create_engine(
@@ -125,5 +126,74 @@ def make_engine(
         max_overflow=max_overflow,
         pool_timeout=pool_timeout_s,
         pool_recycle=1800,
-        connect_args={"connect_timeout": connect_timeout_s, "options": options},
+        connect_args=postgresql_connect_args(
+            read_only=read_only, statement_timeout_ms=statement_timeout_ms, connect_timeout_s=connect_timeout_s
+        ),
     )
+
+
+def postgresql_connect_args(*, read_only: bool, statement_timeout_ms: int, connect_timeout_s: int) -> dict[str, Any]:
+    """What every PostgreSQL connection of the app is opened with (the engine's and the hot path's own)."""
+    options = f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={statement_timeout_ms}"
+    if read_only:
+        options += " -c default_transaction_read_only=on"
+    return {"connect_timeout": connect_timeout_s, "options": options}
+
+
+class AsyncConnections:
+    """PostgreSQL connections used on the event loop (app.api.fastpath), beside the engine's pool: opened when none
+    is idle, in autocommit (a statement is its own snapshot: no BEGIN, no ROLLBACK), never pinged (one statement is
+    one round trip). How many are in use at once is bounded by the caller (the app's `db_slots`); `keep` stay open
+    when idle, any more until they have been idle `overflow_idle_s`, so that a steady load opens none (closing each
+    one beyond `keep` as soon as it is idle, as a QueuePool does, opened a new PostgreSQL session for about one request
+    in twenty under wrk -c16). One that broke (a server restart, pg_terminate_backend) is closed with every idle one, so
+    that the next request opens a new one; one left mid-statement (a cancelled request) is closed."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        keep: int,
+        statement_timeout_ms: int,
+        connect_timeout_s: int,
+        overflow_idle_s: float = 60.0,
+    ) -> None:
+        _, params = engine.dialect.create_connect_args(engine.url)
+        self.params: dict[str, Any] = {
+            **params,
+            **postgresql_connect_args(
+                read_only=True, statement_timeout_ms=statement_timeout_ms, connect_timeout_s=connect_timeout_s
+            ),
+        }
+        self.keep = keep
+        self.overflow_idle_s = overflow_idle_s
+        self.idle: list[tuple[psycopg.AsyncConnection[Any], float]] = []
+        """Idle connections and when each was given back, the most recent last (the next one used)."""
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def get(self) -> psycopg.AsyncConnection[Any]:
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:  # connections wait on the loop that used them: another loop opens its own
+            await self.close()
+            self.loop = loop
+        if self.idle:
+            return self.idle.pop()[0]
+        return await psycopg.AsyncConnection.connect(autocommit=True, **self.params)
+
+    async def put(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        """Give back a connection `get` returned, whatever happened to it."""
+        if connection.broken:
+            await self.close()
+        elif connection.info.transaction_status == TransactionStatus.IDLE:
+            now = time.monotonic()
+            self.idle.append((connection, now))
+            while len(self.idle) > self.keep and now - self.idle[0][1] > self.overflow_idle_s:
+                await self.idle.pop(0)[0].close()
+            return
+        await connection.close()
+
+    async def close(self) -> None:
+        """Close the idle connections (at shutdown: none is in use then)."""
+        idle, self.idle = self.idle, []
+        for connection, _ in idle:
+            await connection.close()
