@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -140,14 +140,14 @@ def postgresql_connect_args(*, read_only: bool, statement_timeout_ms: int, conne
     return {"connect_timeout": connect_timeout_s, "options": options}
 
 
-class AsyncConnections:
-    """PostgreSQL connections used on the event loop (app.api.fastpath), beside the engine's pool: opened when none
+class Connections:
+    """PostgreSQL connections of the hot path's own (app.api.fastpath), beside the engine's pool: opened when none
     is idle, in autocommit (a statement is its own snapshot: no BEGIN, no ROLLBACK), never pinged (one statement is
     one round trip). How many are in use at once is bounded by the caller (the app's `db_slots`); `keep` stay open
     when idle, any more until they have been idle `overflow_idle_s`, so that a steady load opens none (closing each
-    one beyond `keep` as soon as it is idle, as a QueuePool does, opened a new PostgreSQL session for about one request
-    in twenty under wrk -c16). One that broke (a server restart, pg_terminate_backend) is closed with every idle one, so
-    that the next request opens a new one; one left mid-statement (a cancelled request) is closed."""
+    one beyond `keep` as soon as it is idle, as a QueuePool does, opened a new PostgreSQL session for about one
+    request in twenty under wrk -c16). One that broke (a server restart, pg_terminate_backend) is closed with every
+    idle one, so that the next request opens a new one; one left mid-statement is closed. Thread-safe."""
 
     def __init__(
         self,
@@ -167,33 +167,36 @@ class AsyncConnections:
         }
         self.keep = keep
         self.overflow_idle_s = overflow_idle_s
-        self.idle: list[tuple[psycopg.AsyncConnection[Any], float]] = []
+        self.idle: list[tuple[psycopg.Connection[Any], float]] = []
         """Idle connections and when each was given back, the most recent last (the next one used)."""
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self.lock = threading.Lock()
 
-    async def get(self) -> psycopg.AsyncConnection[Any]:
-        loop = asyncio.get_running_loop()
-        if loop is not self.loop:  # connections wait on the loop that used them: another loop opens its own
-            await self.close()
-            self.loop = loop
-        if self.idle:
-            return self.idle.pop()[0]
-        return await psycopg.AsyncConnection.connect(autocommit=True, **self.params)
+    def get(self) -> psycopg.Connection[Any]:
+        with self.lock:
+            if self.idle:
+                return self.idle.pop()[0]
+        return psycopg.Connection.connect(autocommit=True, **self.params)
 
-    async def put(self, connection: psycopg.AsyncConnection[Any]) -> None:
+    def put(self, connection: psycopg.Connection[Any]) -> None:
         """Give back a connection `get` returned, whatever happened to it."""
+        closing = [connection]
         if connection.broken:
-            await self.close()
+            with self.lock:
+                closing += [idle for idle, _ in self.idle]
+                self.idle = []
         elif connection.info.transaction_status == TransactionStatus.IDLE:
             now = time.monotonic()
-            self.idle.append((connection, now))
-            while len(self.idle) > self.keep and now - self.idle[0][1] > self.overflow_idle_s:
-                await self.idle.pop(0)[0].close()
-            return
-        await connection.close()
+            with self.lock:
+                self.idle.append((connection, now))
+                closing = []
+                while len(self.idle) > self.keep and now - self.idle[0][1] > self.overflow_idle_s:
+                    closing.append(self.idle.pop(0)[0])
+        for stale in closing:
+            stale.close()
 
-    async def close(self) -> None:
+    def close(self) -> None:
         """Close the idle connections (at shutdown: none is in use then)."""
-        idle, self.idle = self.idle, []
+        with self.lock:
+            idle, self.idle = self.idle, []
         for connection, _ in idle:
-            await connection.close()
+            connection.close()

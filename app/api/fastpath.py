@@ -17,10 +17,10 @@ only routing, dependency resolution, the worker thread and SQLAlchemy's statemen
 SQLite runs the route's statements in turn, in one transaction, on the event loop (each is an index read of a
 local file). PostgreSQL, where each statement is a round trip, reads a page in one statement (`one_statement`:
 the signature, the bounded total and the rows, cursor and `prev` ids included, from one snapshot) and `q=` in one
-more (its lists, with the signature), on the event loop, on connections of the hot path's own
-(app.db.AsyncConnections: autocommit, never pinged, none opened under a steady load); each statement checks that
-it read the dataset the lists were built for, else the page is read again in a transaction, in a worker thread
-on a connection of the engine's pool (as is an `offset` page, and the first request).
+more (its lists, with the signature), in a worker thread, on connections of the hot path's own
+(app.db.Connections: autocommit, never pinged, none opened under a steady load); each statement checks that it
+read the dataset the lists were built for, else the page is read again in a transaction, on a connection of the
+engine's pool (as is an `offset` page, and the first request).
 
 With a SQLAlchemy `before_cursor_execute` listener on the engine (tracing, the tests that count statements or
 inject failures) every request goes to the route, so that each statement is seen. Any error here does too: the
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +51,7 @@ from app.api.queries import SEARCHED_LABELS
 from app.api.representation import NOT_KEPT, ResponseCache, cache_key, kept, rendered_payload, send_rendered
 from app.api.search import SELECTIVE, like_pattern
 from app.api.stored import json_fragment, json_page
-from app.db import AsyncConnections
+from app.db import Connections
 from app.vocabulary import SLUG_PATTERN
 
 log = logging.getLogger(__name__)
@@ -167,17 +167,14 @@ class NotHere(Exception):
     """The route answers this request (something it keeps per dataset is not kept yet, or no dataset)."""
 
 
-Rows = list[tuple[Any, ...]]
-Execute = Callable[[str, Sequence[Any]], Rows]
-Statement = tuple[str, Sequence[Any]]
-"""A statement (`?` for each parameter) and its parameters, as a reader (a generator) yields it to be run."""
+Execute = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
 
 def _conditions(
-    plan: Plan, signature: str, dialect: Dialect, searched: tuple[str, list[Any]] | None
+    plan: Plan, signature: str, dialect: Dialect, execute: Execute, searched: tuple[str, list[Any]] | None = None
 ) -> tuple[list[str], list[Any], dict[str, Any]]:
     """The filters' SQL (as app.api.filters writes them), their parameters, and how destinations matched
-    `country`; `searched`: q's condition (_search, searched_at_once)."""
+    `country`."""
     conds: list[str] = []
     params: list[Any] = []
     matched: dict[str, Any] = {}
@@ -226,8 +223,8 @@ def _conditions(
         else:
             conds.append(f"metrics.destination_id IN ({', '.join('?' * len(ids))})")
             params += ids
-    if searched is not None:
-        condition, values = searched
+    if plan.q is not None:
+        condition, values = searched or _search(plan.q, dialect, execute)
         conds.append(condition)
         params += values
     return conds, params, matched
@@ -270,10 +267,10 @@ def _search(q: str, dialect: Dialect, execute: Execute) -> tuple[str, list[Any]]
         found.setdefault(column, set()).add(key)
     lists = {column: sorted(ids) for column, ids in sorted(found.items())}
     own = _indexed_matches(q, pattern, dialect, execute) if "\n" not in q else None
-    return _searched(pattern, lists, own, dialect, execute if dialect.sqlite else None)
+    return _searched(pattern, lists, own, dialect, execute)
 
 
-def searched_at_once(q: str, signature: str) -> Generator[Statement, Rows, tuple[str, list[Any]] | None]:
+def searched_at_once(q: str, signature: str, execute: Execute) -> tuple[str, list[Any]] | None:
     """PostgreSQL: what _search reads in two statements (the small tables' lists, the trigram index's matches) in
     one, with the dataset's signature; the condition, or None when the signature is not `signature`."""
     pattern = like_pattern(q)
@@ -291,8 +288,7 @@ def searched_at_once(q: str, signature: str) -> Generator[Statement, Rows, tuple
     found: dict[str, set[str]] = {}
     matched: list[str] = []
     read = ""
-    rows = yield statement, params
-    for column, key in rows:
+    for column, key in execute(statement, params):
         if column == "signature":
             read = key
         elif column == ".matched":
@@ -303,14 +299,14 @@ def searched_at_once(q: str, signature: str) -> Generator[Statement, Rows, tuple
         return None
     lists = {column: sorted(ids) for column, ids in sorted(found.items())}
     own = sorted(matched) if "\n" not in q and len(matched) <= SELECTIVE else None
-    return _searched(pattern, lists, own, POSTGRESQL, None)
+    return _searched(pattern, lists, own, POSTGRESQL, execute)
 
 
 def _searched(
-    pattern: str, lists: dict[str, list[str]], own: list[str] | None, dialect: Dialect, execute: Execute | None
+    pattern: str, lists: dict[str, list[str]], own: list[str] | None, dialect: Dialect, execute: Execute
 ) -> tuple[str, list[Any]]:
     """The condition app.api.search.search_condition builds from the lists and the text index's matches (None: a
-    per-row test). `execute`: SQLite's, which counts the listed rows (PostgreSQL's condition needs no count)."""
+    per-row test)."""
     if own is None:  # a per-row test: no index serves the OR anyway
         per_row = (
             f"(lower(metrics.value_text) {LIKE} OR (SELECT 1 FROM citations WHERE citations.metric_id = metrics.id "
@@ -324,7 +320,7 @@ def _searched(
     if not lists:
         return dialect.false, []
     indexed, params = _any_of(lists)
-    if execute is None or set(lists) == {"id"}:
+    if not dialect.sqlite or set(lists) == {"id"}:
         return indexed, params
     counted = execute(
         f"SELECT count(*) FROM (SELECT 1 FROM metrics WHERE {indexed} LIMIT ?) AS counted",
@@ -367,8 +363,7 @@ def page_body(
     request: Request, plan: Plan, signature: str, dialect: Dialect, execute: Execute
 ) -> tuple[bytes, dict[str, str | None]]:
     """The page's JSON and its links, from the statements the route runs for the same request."""
-    searched = _search(plan.q, dialect, execute) if plan.q is not None else None
-    conds, params, matched = _conditions(plan, signature, dialect, searched)
+    conds, params, matched = _conditions(plan, signature, dialect, execute)
     where = " AND ".join(conds) if conds else dialect.true
     if conds:
         counted = execute(
@@ -443,20 +438,19 @@ ROW = "metrics.id AS id, metrics.destination_id AS destination_id, {document} AS
 
 
 def one_statement(
-    request: Request, plan: Plan, signature: str
-) -> Generator[Statement, Rows, tuple[bytes, dict[str, str | None]] | None]:
+    request: Request, plan: Plan, signature: str, execute: Execute
+) -> tuple[bytes, dict[str, str | None]] | None:
     """The page in one statement that also reads the dataset's signature, built with what the route keeps for
     `signature`; None when the statement read another dataset (a reload: the caller reads it again, in a
     transaction). A PostgreSQL statement sees one snapshot, so the signature, the total and the rows agree. With
     `after`, the rows are those the route reads in three statements: whether the cursor is among the filtered
-    rows, the rows after it (kind p), and the ids back from it for `prev` (kind b). A generator: it yields each
-    statement (two with q) and is sent its rows."""
+    rows, the rows after it (kind p), and the ids back from it for `prev` (kind b)."""
     searched = None
     if plan.q is not None:
-        searched = yield from searched_at_once(plan.q, signature)
+        searched = searched_at_once(plan.q, signature, execute)
         if searched is None:
             return None
-    conds, params, matched = _conditions(plan, signature, POSTGRESQL, searched)
+    conds, params, matched = _conditions(plan, signature, POSTGRESQL, execute, searched)
     where = " AND ".join(conds) if conds else POSTGRESQL.true
     limit, after = plan.limit, plan.after
     loaded = kept(signature, ("loaded_count", "metrics"))
@@ -483,7 +477,7 @@ def one_statement(
     counted = "NULL"
     if conds:
         counted = f"(SELECT count(*) FROM (SELECT 1 FROM metrics WHERE {where} LIMIT ?) AS counted)"
-    rows = yield (
+    rows = execute(
         f"WITH {rows_sql} SELECT (SELECT dataset.signature FROM dataset WHERE dataset.id = 1), {counted}, page.id, "
         "page.destination_id, page.document, page.kind FROM (SELECT 1) AS one LEFT JOIN page ON true "
         "ORDER BY page.kind DESC, CASE WHEN page.kind = 'p' THEN page.id END, page.id DESC",
@@ -509,13 +503,13 @@ def one_statement(
 
 
 class InTransaction(Exception):
-    """The page is read in a transaction (HotPath.answer): the statement read another dataset than the one assumed,
-    or something the route keeps per dataset is not kept for that one."""
+    """The page is read in a transaction: the statement read another dataset than the one assumed, or something the
+    route keeps per dataset is not kept for that one."""
 
 
 class HotPath:
     """What the middleware answers with: the app's state (engine, pool slots, settings, render cache), and on
-    PostgreSQL connections of its own, used on the event loop."""
+    PostgreSQL connections of its own for the pages read in one statement."""
 
     def __init__(self, state: Any, enabled: bool = True) -> None:
         self.state = state
@@ -527,7 +521,7 @@ class HotPath:
         """The dataset the last answer read: what a PostgreSQL page asked in one statement assumes (and checks)."""
         settings, engine = state.settings, state.engine
         self.connections = (
-            AsyncConnections(
+            Connections(
                 engine,
                 keep=settings.pool_size,
                 statement_timeout_ms=settings.statement_timeout_ms,
@@ -537,39 +531,40 @@ class HotPath:
             else None
         )
 
-    async def close(self) -> None:
+    def close(self) -> None:
         if self.connections is not None:
-            await self.connections.close()
+            self.connections.close()
 
-    async def answer_at_once(self, request: Request, plan: Plan) -> Response | None:
-        """PostgreSQL: the page in one statement (two with q) on one of the hot path's own connections, on the event
-        loop; None: the route answers (any error, a database that is down included). Raises InTransaction."""
+    def _executor(self, cursor: Any, dialect: Dialect) -> Execute:
+        recorded = self.statements
+
+        def execute(statement: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
+            written = dialect.sql(statement)
+            if recorded is not None:
+                recorded.append((written, tuple(parameters)))
+            cursor.execute(written, tuple(parameters))
+            return list(cursor.fetchall())
+
+        return execute
+
+    def answer_at_once(self, request: Request, plan: Plan) -> Response | None:
+        """PostgreSQL: the page in one statement (two with q) on one of the hot path's own connections; None: the
+        route answers (any error, a database that is down included). Raises InTransaction."""
         assert self.connections is not None and self.signature is not None
         try:
-            connection = await self.connections.get()
+            connection = self.connections.get()
         except Exception:  # the database is unreachable: the route answers 503, as it always does
             log.debug("fast path: no connection, handing over to the route", exc_info=True)
             return None
-        recorded = self.statements
         try:
-            reads = one_statement(request, plan, self.signature)
-            cursor = connection.cursor()
-            try:
-                statement, parameters = next(reads)
-                while True:
-                    if recorded is not None:
-                        recorded.append((POSTGRESQL.sql(statement), tuple(parameters)))
-                    await cursor.execute(POSTGRESQL.sql(statement), tuple(parameters))
-                    statement, parameters = reads.send(await cursor.fetchall())
-            except StopIteration as done:
-                answered = done.value
+            answered = one_statement(request, plan, self.signature, self._executor(connection.cursor(), POSTGRESQL))
         except NotHere:
             raise InTransaction from None
         except Exception:  # the route runs the request again and reports it as it always does
             log.debug("fast path: handing over to the route", exc_info=True)
             return None
         finally:
-            await self.connections.put(connection)
+            self.connections.put(connection)
         if answered is None:
             raise InTransaction
         body, links = answered
@@ -578,6 +573,11 @@ class HotPath:
     def answer(self, request: Request, plan: Plan) -> Response | None:
         """The response, or None: the route answers (NotHere, or any error, which the route then reports)."""
         engine = self.state.engine
+        if self.connections is not None and self.signature is not None and at_once(plan):
+            try:
+                return self.answer_at_once(request, plan)
+            except InTransaction:  # another dataset, or nothing kept for it: read the signature first, as below
+                pass
         dialect = SQLITE if engine.dialect.name == "sqlite" else POSTGRESQL
         try:
             pooled = engine.raw_connection()
@@ -586,15 +586,7 @@ class HotPath:
             return None
         try:
             cursor = pooled.driver_connection.cursor()
-            recorded = self.statements
-
-            def execute(statement: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
-                written = dialect.sql(statement)
-                if recorded is not None:
-                    recorded.append((written, tuple(parameters)))
-                cursor.execute(written, tuple(parameters))
-                return list(cursor.fetchall())
-
+            execute = self._executor(cursor, dialect)
             if dialect.sqlite:
                 cursor.execute("BEGIN")  # one snapshot: the signature and the rows it describes agree
             found = execute("SELECT dataset.signature FROM dataset WHERE dataset.id = ?", [1])
@@ -652,7 +644,7 @@ class FastMetrics:
                 if engine.dialect.name == "sqlite":  # a few index reads, in-process: no thread needed
                     response = hot.answer(request, plan)
                 else:
-                    response = await self.postgresql(request, plan)
+                    response = await anyio.to_thread.run_sync(hot.answer, request, plan)
             finally:
                 state.db_slots.release()
         if response is None:
@@ -660,14 +652,3 @@ class FastMetrics:
             return
         hot.answered += 1
         await response(scope, receive, send)
-
-    async def postgresql(self, request: Request, plan: Plan) -> Response | None:
-        """One statement on the event loop when it can read the page, else the statements in a transaction, in a
-        worker thread (an offset, the first request, a reload, something not kept for the dataset assumed)."""
-        hot = self.hot
-        if hot.signature is not None and at_once(plan):
-            try:
-                return await hot.answer_at_once(request, plan)
-            except InTransaction:
-                pass
-        return await anyio.to_thread.run_sync(hot.answer, request, plan)

@@ -4,8 +4,8 @@ is meant for, steps aside for every other, for an instrumented engine and on any
 
 from __future__ import annotations
 
-import asyncio
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from app.api import fastpath
 from app.config import Settings
-from app.db import AsyncConnections, make_engine
+from app.db import Connections, make_engine
 from app.main import create_app
 from tests.api.test_cache import _edit_canada_note
 from tests.conftest import load_seed
@@ -290,7 +290,7 @@ def test_postgresql_reads_a_page_in_one_statement(pair: tuple[TestClient, TestCl
 
 def _postgresql_only(db_url: str) -> None:
     if not db_url.startswith("postgresql"):
-        pytest.skip("the hot path's own connections are PostgreSQL's (SQLite reads a local file on the event loop)")
+        pytest.skip("the hot path's own connections are PostgreSQL's (SQLite's pages are local file reads)")
 
 
 def test_postgresql_pages_reuse_the_hot_paths_connections(
@@ -303,13 +303,13 @@ def test_postgresql_pages_reuse_the_hot_paths_connections(
     hot_client.get(url)
     hot_client.get(url)
     opened: list[Any] = []
-    connect = psycopg.AsyncConnection.connect
+    connect = psycopg.Connection.connect
 
-    async def counted(*args: Any, **kwargs: Any) -> Any:
+    def counted(*args: Any, **kwargs: Any) -> Any:
         opened.append(kwargs)
-        return await connect(*args, **kwargs)
+        return connect(*args, **kwargs)
 
-    monkeypatch.setattr(psycopg.AsyncConnection, "connect", counted)
+    monkeypatch.setattr(psycopg.Connection, "connect", counted)
     idle = [connection for connection, _ in hot.connections.idle]
     answered, hot.statements = hot.answered, []
     try:
@@ -363,22 +363,18 @@ def test_connections_beyond_the_pool_size_are_closed_once_idle(db_url: str) -> N
     for longer than overflow_idle_s; `keep` stay open."""
     _postgresql_only(db_url)
     engine = make_engine(db_url, read_only=True)
-    connections = AsyncConnections(engine, keep=1, statement_timeout_ms=1000, connect_timeout_s=2)
-
-    async def burst_then_one() -> tuple[int, int]:
-        held = [await connections.get() for _ in range(3)]
-        for connection in held:
-            await connections.put(connection)
-        after_burst = len(connections.idle)
-        connections.overflow_idle_s = 0.0
-        connection = await connections.get()
-        await asyncio.sleep(0.01)
-        await connections.put(connection)
-        after_idle = len(connections.idle)
-        await connections.close()
-        return after_burst, after_idle
-
+    connections = Connections(engine, keep=1, statement_timeout_ms=1000, connect_timeout_s=2)
     try:
-        assert asyncio.run(burst_then_one()) == (3, 1)
+        held = [connections.get() for _ in range(3)]
+        for connection in held:
+            connections.put(connection)
+        assert len(connections.idle) == 3
+        connections.overflow_idle_s = 0.0
+        connection = connections.get()
+        time.sleep(0.01)
+        connections.put(connection)
+        assert [idle for idle, _ in connections.idle] == [connection]
+        assert all(closed.closed for closed in held if closed is not connection)
     finally:
+        connections.close()
         engine.dispose()
