@@ -147,7 +147,7 @@ class Connections:
     when idle, any more until they have been idle `overflow_idle_s`, so that a steady load opens none (closing each
     one beyond `keep` as soon as it is idle, as a QueuePool does, opened a new PostgreSQL session for about one
     request in twenty under wrk -c16). One that broke (a server restart, pg_terminate_backend) is closed with every
-    idle one, so that the next request opens a new one; one left mid-statement is closed. Thread-safe."""
+    idle one, so that the next request opens a new one; one in a transaction or mid-statement is closed. Thread-safe."""
 
     def __init__(
         self,
