@@ -113,6 +113,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         gc.unfreeze()
+    app.state.hot_path.close()
     app.state.engine.dispose()
     if app.state.data_version is not None:
         app.state.data_version.close()

@@ -17,8 +17,10 @@ only routing, dependency resolution, the worker thread and SQLAlchemy's statemen
 SQLite runs the route's statements in turn, in one transaction, on the event loop (each is an index read of a
 local file). PostgreSQL, where each statement is a round trip, reads a page in one statement (`one_statement`:
 the signature, the bounded total and the rows, cursor and `prev` ids included, from one snapshot) and `q=` in one
-more (its lists, with the signature), in a worker thread; each statement checks that it read the dataset the
-lists were built for, else the page is read again in a transaction.
+more (its lists, with the signature), in a worker thread, on connections of the hot path's own
+(app.db.Connections: autocommit, never pinged, none opened under a steady load); each statement checks that it
+read the dataset the lists were built for, else the page is read again in a transaction, on a connection of the
+engine's pool (as is an `offset` page, and the first request).
 
 With a SQLAlchemy `before_cursor_execute` listener on the engine (tracing, the tests that count statements or
 inject failures) every request goes to the route, so that each statement is seen. Any error here does too: the
@@ -49,6 +51,7 @@ from app.api.queries import SEARCHED_LABELS
 from app.api.representation import NOT_KEPT, ResponseCache, cache_key, kept, rendered_payload, send_rendered
 from app.api.search import SELECTIVE, like_pattern
 from app.api.stored import json_fragment, json_page
+from app.db import Connections
 from app.vocabulary import SLUG_PATTERN
 
 log = logging.getLogger(__name__)
@@ -499,8 +502,14 @@ def one_statement(
     return json_page(fragments, envelope), links
 
 
+class InTransaction(Exception):
+    """The page is read in a transaction: the statement read another dataset than the one assumed, or something the
+    route keeps per dataset is not kept for that one."""
+
+
 class HotPath:
-    """What the middleware answers with: the app's state (engine, pool slots, settings, render cache)."""
+    """What the middleware answers with: the app's state (engine, pool slots, settings, render cache), and on
+    PostgreSQL connections of its own for the pages read in one statement."""
 
     def __init__(self, state: Any, enabled: bool = True) -> None:
         self.state = state
@@ -510,10 +519,65 @@ class HotPath:
         """Set to a list to record each statement run here, with its parameters (tests, bench/profile_request.py)."""
         self.signature: str | None = None
         """The dataset the last answer read: what a PostgreSQL page asked in one statement assumes (and checks)."""
+        settings, engine = state.settings, state.engine
+        self.connections = (
+            Connections(
+                engine,
+                keep=settings.pool_size,
+                statement_timeout_ms=settings.statement_timeout_ms,
+                connect_timeout_s=settings.connect_timeout_s,
+            )
+            if engine.dialect.name == "postgresql"
+            else None
+        )
+
+    def close(self) -> None:
+        if self.connections is not None:
+            self.connections.close()
+
+    def _executor(self, cursor: Any, dialect: Dialect) -> Execute:
+        recorded = self.statements
+
+        def execute(statement: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
+            written = dialect.sql(statement)
+            if recorded is not None:
+                recorded.append((written, tuple(parameters)))
+            cursor.execute(written, tuple(parameters))
+            return list(cursor.fetchall())
+
+        return execute
+
+    def answer_at_once(self, request: Request, plan: Plan) -> Response | None:
+        """PostgreSQL: the page in one statement (two with q) on one of the hot path's own connections; None: the
+        route answers (any error, a database that is down included). Raises InTransaction."""
+        assert self.connections is not None and self.signature is not None
+        try:
+            connection = self.connections.get()
+        except Exception:  # the database is unreachable: the route answers 503, as it always does
+            log.debug("fast path: no connection, handing over to the route", exc_info=True)
+            return None
+        try:
+            answered = one_statement(request, plan, self.signature, self._executor(connection.cursor(), POSTGRESQL))
+        except NotHere:
+            raise InTransaction from None
+        except Exception:  # the route runs the request again and reports it as it always does
+            log.debug("fast path: handing over to the route", exc_info=True)
+            return None
+        finally:
+            self.connections.put(connection)
+        if answered is None:
+            raise InTransaction
+        body, links = answered
+        return send_rendered(request, rendered_payload(Payload(None, links=links), body, JSON_TYPE, []))
 
     def answer(self, request: Request, plan: Plan) -> Response | None:
         """The response, or None: the route answers (NotHere, or any error, which the route then reports)."""
         engine = self.state.engine
+        if self.connections is not None and self.signature is not None and at_once(plan):
+            try:
+                return self.answer_at_once(request, plan)
+            except InTransaction:  # another dataset, or nothing kept for it: read the signature first, as below
+                pass
         dialect = SQLITE if engine.dialect.name == "sqlite" else POSTGRESQL
         try:
             pooled = engine.raw_connection()
@@ -522,27 +586,7 @@ class HotPath:
             return None
         try:
             cursor = pooled.driver_connection.cursor()
-            recorded = self.statements
-
-            def execute(statement: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
-                written = dialect.sql(statement)
-                if recorded is not None:
-                    recorded.append((written, tuple(parameters)))
-                cursor.execute(written, tuple(parameters))
-                return list(cursor.fetchall())
-
-            if not dialect.sqlite and self.signature is not None and at_once(plan):
-                driver = pooled.driver_connection
-                driver.autocommit = True  # one statement, one snapshot: no BEGIN, no ROLLBACK
-                try:
-                    answered = one_statement(request, plan, self.signature, execute)
-                except NotHere:  # nothing kept for that dataset: read the signature first, as below
-                    answered = None
-                finally:
-                    driver.autocommit = False
-                if answered is not None:
-                    body, links = answered
-                    return send_rendered(request, rendered_payload(Payload(None, links=links), body, JSON_TYPE, []))
+            execute = self._executor(cursor, dialect)
             if dialect.sqlite:
                 cursor.execute("BEGIN")  # one snapshot: the signature and the rows it describes agree
             found = execute("SELECT dataset.signature FROM dataset WHERE dataset.id = ?", [1])

@@ -4,19 +4,24 @@ is meant for, steps aside for every other, for an instrumented engine and on any
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
 from app.api import fastpath
 from app.config import Settings
+from app.db import Connections, make_engine
 from app.main import create_app
 from tests.api.test_cache import _edit_canada_note
 from tests.conftest import load_seed
@@ -281,3 +286,95 @@ def test_postgresql_reads_a_page_in_one_statement(pair: tuple[TestClient, TestCl
             hot.statements = None
         assert len(run) == statements, run
         assert _as_sent(response) == _as_sent(route_client.get(url))
+
+
+def _postgresql_only(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the hot path's own connections are PostgreSQL's (SQLite's pages are local file reads)")
+
+
+def test_postgresql_pages_reuse_the_hot_paths_connections(
+    pair: tuple[TestClient, TestClient, Any], db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hot path's own connections: one statement per page, none opened while a steady load gives them back."""
+    _postgresql_only(db_url)
+    hot_client, _, hot = pair
+    url = "/v1/metrics?value_min=1000"
+    hot_client.get(url)
+    hot_client.get(url)
+    opened: list[Any] = []
+    connect = psycopg.Connection.connect
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        opened.append(kwargs)
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "connect", counted)
+    idle = [connection for connection, _ in hot.connections.idle]
+    answered, hot.statements = hot.answered, []
+    try:
+        for _ in range(5):
+            assert hot_client.get(url).status_code == 200
+        run = list(hot.statements)
+    finally:
+        hot.statements = None
+    assert hot.answered == answered + 5 and len(run) == 5 and not opened
+    assert [connection for connection, _ in hot.connections.idle] == idle
+
+
+def test_a_connection_killed_on_the_server_is_replaced(pair: tuple[TestClient, TestClient, Any], db_url: str) -> None:
+    """pg_terminate_backend (or a server restart) ends the hot path's idle connections: the next request is
+    answered by the route, the same bytes, and the one after by the hot path again, on a new connection."""
+    _postgresql_only(db_url)
+    hot_client, route_client, hot = pair
+    url = "/v1/metrics?country=CA"
+    hot_client.get(url)
+    hot_client.get(url)
+    killed = {connection.info.backend_pid for connection, _ in hot.connections.idle}
+    assert killed
+    engine = hot_client.app.state.engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        for pid in killed:
+            assert conn.exec_driver_sql("SELECT pg_terminate_backend(%s, 5000)", (pid,)).scalar_one()
+    answered = hot.answered
+    assert _as_sent(hot_client.get(url)) == _as_sent(route_client.get(url))
+    assert hot.answered == answered
+    assert hot_client.get(url).status_code == 200 and hot.answered == answered + 1
+    assert not killed & {connection.info.backend_pid for connection, _ in hot.connections.idle}
+
+
+def test_a_database_that_is_down_gets_the_routes_503(db_url: str) -> None:
+    """No connection to be had (here: nothing listens on the port): the route answers, with its 503 problem."""
+    _postgresql_only(db_url)
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    down = make_url(db_url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    app = create_app(Settings(database_url=down, response_cache=False, connect_timeout_s=2))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        app.state.hot_path.signature = "assumed"  # as after an answer: the page is asked in one statement
+        response = client.get("/v1/metrics?value_min=1")
+        assert response.status_code == 503 and response.headers["content-type"] == "application/problem+json"
+        assert app.state.hot_path.answered == 0
+
+
+def test_connections_beyond_the_pool_size_are_closed_once_idle(db_url: str) -> None:
+    """A burst's extra connections stay open for the next one (a steady load opens none), and are closed once idle
+    for longer than overflow_idle_s; `keep` stay open."""
+    _postgresql_only(db_url)
+    engine = make_engine(db_url, read_only=True)
+    connections = Connections(engine, keep=1, statement_timeout_ms=1000, connect_timeout_s=2)
+    try:
+        held = [connections.get() for _ in range(3)]
+        for connection in held:
+            connections.put(connection)
+        assert len(connections.idle) == 3
+        connections.overflow_idle_s = 0.0
+        connection = connections.get()
+        time.sleep(0.01)
+        connections.put(connection)
+        assert [idle for idle, _ in connections.idle] == [connection]
+        assert all(closed.closed for closed in held if closed is not connection)
+    finally:
+        connections.close()
+        engine.dispose()
