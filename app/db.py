@@ -117,7 +117,7 @@ def make_engine(
         options += " -c default_transaction_read_only=on"
         # One snapshot per request: the dataset signature and the rows it describes always agree.
         extra["isolation_level"] = "REPEATABLE READ"
-    return create_engine(
+    engine = create_engine(
         parsed,
         **extra,
         pool_pre_ping=True,
@@ -127,3 +127,14 @@ def make_engine(
         pool_recycle=1800,
         connect_args={"connect_timeout": connect_timeout_s, "options": options},
     )
+    if read_only:
+        event.listen(engine, "begin", _lock_dataset)
+    return engine
+
+
+def _lock_dataset(conn: Any) -> None:
+    """Take `dataset`'s lock before the transaction's snapshot (LOCK takes none; a SELECT takes it before its
+    locks). A bulk load swaps new tables in (app.loader.postgres_swap) under an exclusive lock on `dataset`: a
+    request then waits and reads the new tables with a snapshot that sees them, where a snapshot taken before the
+    swap committed would find them empty."""
+    conn.exec_driver_sql("LOCK TABLE dataset IN ACCESS SHARE MODE")
