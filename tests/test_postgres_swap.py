@@ -259,3 +259,16 @@ def test_an_owner_that_may_not_create_a_schema_loads_in_place(empty_db_url: str,
     assert oid_of(url, "metrics") == table  # written in place
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM metrics WHERE id LIKE 'syn-%'").fetchone() == (25,)
+
+
+def test_old_tables_left_by_a_load_stopped_after_its_commit_go_with_the_next_load(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrated = catalog(empty_db_url)
+    load_seed(empty_db_url, synthetic.write_seed(tmp_path / "a", 20))
+    with monkeypatch.context() as patched:
+        patched.setattr(postgres_swap, "drop_retired", lambda conn: None)  # as if stopped right after the commit
+        load_seed(empty_db_url, synthetic.write_seed(tmp_path / "b", 25))
+    assert postgres_swap.RETIRED in {name for (name,) in catalog(empty_db_url)["schemas"]}
+    load_seed(empty_db_url, synthetic.write_seed(tmp_path / "c", 30))
+    assert catalog(empty_db_url) == migrated

@@ -239,6 +239,9 @@ def load(
             _remove(conn, removals)
             if after_table is not None:
                 after_table("swap")
+    if swap is not None:
+        with engine.begin() as conn:
+            postgres_swap.drop_retired(conn)
     return result
 
 
