@@ -118,7 +118,7 @@ def make_engine(
     if read_only:
         # One snapshot per request: the dataset signature and the rows it describes always agree.
         extra["isolation_level"] = "REPEATABLE READ"
-    return create_engine(
+    engine = create_engine(
         parsed,
         **extra,
         pool_pre_ping=True,
@@ -130,6 +130,21 @@ def make_engine(
             read_only=read_only, statement_timeout_ms=statement_timeout_ms, connect_timeout_s=connect_timeout_s
         ),
     )
+    if read_only:
+        event.listen(engine, "begin", _lock_dataset)
+    return engine
+
+
+LOCK_DATASET = "LOCK TABLE dataset IN ACCESS SHARE MODE"
+"""A PostgreSQL read transaction's first statement (see _lock_dataset); the hot path's too (app.api.fastpath)."""
+
+
+def _lock_dataset(conn: Any) -> None:
+    """Take `dataset`'s lock before the transaction's snapshot (LOCK takes none; a SELECT takes it before its
+    locks). A bulk load swaps new tables in (app.loader.postgres_swap) under an exclusive lock on `dataset`: a
+    request then waits and reads the new tables with a snapshot that sees them, where a snapshot taken before the
+    swap committed would find them empty."""
+    conn.exec_driver_sql(LOCK_DATASET)
 
 
 def postgresql_connect_args(*, read_only: bool, statement_timeout_ms: int, connect_timeout_s: int) -> dict[str, Any]:

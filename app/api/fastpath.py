@@ -51,7 +51,7 @@ from app.api.queries import SEARCHED_LABELS
 from app.api.representation import NOT_KEPT, ResponseCache, cache_key, kept, rendered_payload, send_rendered
 from app.api.search import SELECTIVE, like_pattern
 from app.api.stored import json_fragment, json_page
-from app.db import Connections
+from app.db import LOCK_DATASET, Connections
 from app.vocabulary import SLUG_PATTERN
 
 log = logging.getLogger(__name__)
@@ -587,8 +587,9 @@ class HotPath:
         try:
             cursor = pooled.driver_connection.cursor()
             execute = self._executor(cursor, dialect)
-            if dialect.sqlite:
-                cursor.execute("BEGIN")  # one snapshot: the signature and the rows it describes agree
+            # One snapshot: the signature and the rows it describes agree. On PostgreSQL, taken after `dataset`'s
+            # lock (app.db._lock_dataset): a load that swaps tables in holds it until it commits.
+            cursor.execute("BEGIN" if dialect.sqlite else LOCK_DATASET)
             found = execute("SELECT dataset.signature FROM dataset WHERE dataset.id = ?", [1])
             if not found:
                 return None  # no dataset: the route's 503

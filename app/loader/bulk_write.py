@@ -1,5 +1,6 @@
 """Write metrics.jsonl's rows, their stored representations and searched text, chunk by chunk as app.loader.bulk
-reads them, inside the load's transaction: executemany on SQLite, COPY on PostgreSQL."""
+reads them, inside the load's transaction: executemany on SQLite, COPY on PostgreSQL (into the new tables of
+app.loader.postgres_swap where it could make them)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app.loader import postgres_bulk, representations
+from app.loader import postgres_bulk, postgres_swap, representations
 from app.loader.bulk import BulkMetrics
 from app.loader.representations import Joined
 from app.loader.rows import CITATION_COLUMNS, METRIC_COLUMNS
@@ -16,16 +17,17 @@ from app.loader.rows import CITATION_COLUMNS, METRIC_COLUMNS
 _TABLES = {"metrics": METRIC_COLUMNS, "citations": CITATION_COLUMNS}
 
 
-def write_bulk(conn: Connection, bulk: BulkMetrics) -> tuple[int, int]:
-    """Insert the file's metrics and citations (their parents already written, their tables emptied of it) and
-    store their representations; returns (metrics, citations). SeedInvalid if a line is bad (nothing is left of
-    the chunks written before: the caller's transaction rolls back)."""
+def write_bulk(conn: Connection, bulk: BulkMetrics, swap: postgres_swap.Swap | None = None) -> tuple[int, int]:
+    """Insert the file's metrics and citations (their parents already written, their tables emptied of it, or
+    new: `swap`) and store their representations; returns (metrics, citations). SeedInvalid if a line is bad
+    (nothing is left of the chunks written before: the caller's transaction rolls back)."""
     sqlite = conn.dialect.name == "sqlite"
     joined = Joined.read(conn)
     cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    # On SQLite, indexes are built once at the end (sorted) rather than updated row by row: several times faster,
-    # and readers (WAL) keep the old data meanwhile. Not on PostgreSQL: DROP INDEX would lock readers out of the
-    # table until the load commits. The indexes as the migrations made them (the order indexes are expressions).
+    # Indexes are built once at the end (sorted) rather than updated row by row: several times faster. On SQLite
+    # they are dropped and made again (readers, WAL, keep the old data meanwhile); on PostgreSQL DROP INDEX would
+    # lock readers out until the load commits: the rows go into new tables without indexes (`swap`), or, where
+    # those could not be made, into the old tables with their indexes updated row by row.
     indexes: list[tuple[str, str]] = []
     deferred = False
     if sqlite:
@@ -37,7 +39,7 @@ def write_bulk(conn: Connection, bulk: BulkMetrics) -> tuple[int, int]:
         cursor.execute("PRAGMA cache_size = -32768")  # 32 MiB while rows are appended (ids increase)
     else:
         postgres_bulk.toast_with_lz4(conn)
-        deferred = postgres_bulk.defer_reference_checks(conn)
+        deferred = swap is None and postgres_bulk.defer_reference_checks(conn)
     for name, _ in indexes:
         conn.exec_driver_sql(f"DROP INDEX {name}")
     metrics = citations = 0
@@ -55,6 +57,8 @@ def write_bulk(conn: Connection, bulk: BulkMetrics) -> tuple[int, int]:
             conn.exec_driver_sql(sql)
         if deferred:
             postgres_bulk.check_references(conn)
+        if swap is not None:
+            postgres_swap.build(conn, swap)
     finally:
         if sqlite:
             cursor.execute("PRAGMA cache_size = -2000")

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, Table, and_, delete, inspect, select,
 
 from app.checks import Audit, compute
 from app.loader import counts as value_counts
-from app.loader import representations
+from app.loader import postgres_swap, representations
 from app.loader.bulk_write import write_bulk
 from app.loader.seed import SeedDataset
 from app.migrations import head_revision
@@ -150,7 +150,8 @@ def load(
     """Make the database hold exactly `dataset`, in one transaction.
 
     `after_table` is called inside the transaction after each table is written (tests use it to
-    inject a failure mid-load and show that nothing of the partial load remains).
+    inject a failure mid-load and show that nothing of the partial load remains), and after "swap" where the
+    bulk tables were swapped in (app.loader.postgres_swap).
     """
     audit = audit_of(dataset)  # computed before the transaction: nothing is written if it raises
     rows = rows_of(dataset, audit)
@@ -162,15 +163,21 @@ def load(
     with engine.begin() as conn:
         check_schema(conn)
         replaced: dict[str, int] = {}
+        swap: postgres_swap.Swap | None = None
         if dataset.bulk is not None:
             # Too large to diff row by row: unchanged (same signature) is left alone, anything else replaced.
             loaded = conn.execute(select(dataset_table.c.signature, dataset_table.c.counts)).first()
             if loaded is not None and loaded.signature == signature and representations.current(conn):
                 result.changes = {name: TableChange(total=n) for name, n in loaded.counts.items()}
                 return result
-            representations.clear(conn)  # before the metrics: no cascade row by row
-            for name in BULK_TABLES:
-                replaced[name] = conn.execute(delete(tables[name])).rowcount
+            if conn.dialect.name == "postgresql":
+                swap = postgres_swap.begin(conn)  # from here, the bulk tables written are new, empty ones
+            if swap is not None:
+                replaced = {name: swap.replaced[name] for name in BULK_TABLES}
+            else:
+                representations.clear(conn)  # before the metrics: no cascade row by row
+                for name in BULK_TABLES:
+                    replaced[name] = conn.execute(delete(tables[name])).rowcount
         stored: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
         wanted: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
         for name, table in tables.items():
@@ -178,21 +185,22 @@ def load(
             wanted[name] = {_pk(table, row): row for row in rows[name]}
             result.changes[name] = TableChange(total=counts[name], removed=replaced.get(name, 0))
 
+        removals: list[tuple[Table, list[tuple[Any, ...]]]] = []
         for name in reversed(TABLE_ORDER):
-            table = tables[name]
             gone = [key for key in stored[name] if key not in wanted[name]]
-            pk_cols = list(table.primary_key.columns)
             # Children of a removed parent row go before it; self-references (populations) child-first.
-            for key in _children_first(name, gone, stored[name]):
-                conn.execute(delete(table).where(and_(*(c == v for c, v in zip(pk_cols, key, strict=True)))))
+            removals.append((tables[name], _children_first(name, gone, stored[name])))
             result.changes[name].removed += len(gone)
+        if swap is None:
+            _remove(conn, removals)
 
         for name in TABLE_ORDER:
             table = tables[name]
             pk_cols = list(table.primary_key.columns)
             if name == "metrics" and dataset.bulk is not None:
                 # metrics.jsonl's citations too (their metrics are written first), and their representations
-                for bulk_table, written in zip(("metrics", "citations"), write_bulk(conn, dataset.bulk), strict=True):
+                written_rows = write_bulk(conn, dataset.bulk, swap)
+                for bulk_table, written in zip(("metrics", "citations"), written_rows, strict=True):
                     counts[bulk_table] += written
                     result.changes[bulk_table].total += written
                     result.changes[bulk_table].added += written
@@ -225,7 +233,24 @@ def load(
         if result.changed or current != signature:
             conn.execute(delete(dataset_table))
             conn.execute(dataset_table.insert().values(id=1, signature=signature, loaded_at=now(), counts=counts))
+        if swap is not None:
+            # Last: the old rows of the parents go once the old bulk tables that refer to them are gone.
+            postgres_swap.finish(conn, swap)
+            _remove(conn, removals)
+            if after_table is not None:
+                after_table("swap")
+    if swap is not None:
+        with engine.begin() as conn:
+            postgres_swap.drop_retired(conn)
     return result
+
+
+def _remove(conn: Connection, removals: list[tuple[Table, list[tuple[Any, ...]]]]) -> None:
+    """Delete rows by primary key, table after table (children before their parents)."""
+    for table, keys in removals:
+        pk_cols = list(table.primary_key.columns)
+        for key in keys:
+            conn.execute(delete(table).where(and_(*(c == v for c, v in zip(pk_cols, key, strict=True)))))
 
 
 def _analyze(conn: Connection) -> None:
