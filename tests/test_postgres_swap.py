@@ -6,7 +6,7 @@ reading the old data, unhindered, until the swap, and one in the middle of a req
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,8 @@ from app.cli import grant_readonly
 from app.config import Settings
 from app.db import make_engine
 from app.loader import postgres_swap
-from app.loader.load import load
-from app.loader.seed import read_seed
+from app.loader.load import LoadResult, load
+from app.loader.seed import SeedDataset, read_seed
 from app.main import create_app
 from bench import synthetic
 from tests.conftest import BACKENDS, dump_database, load_seed
@@ -229,6 +229,18 @@ def test_a_request_that_begins_during_the_swap_reads_the_new_data(empty_db_url: 
             ).one()
             seen.append(tuple(row))
 
+    try:
+        result = _load_with_a_request_at_the_swap(
+            empty_db_url, read_seed(synthetic.write_seed(tmp_path / "b", 25)), request
+        )
+        assert seen == [(result.signature, 25)]
+    finally:
+        engine.dispose()
+
+
+def _load_with_a_request_at_the_swap(url: str, dataset: SeedDataset, request: Callable[[], None]) -> LoadResult:
+    """Load `dataset`; once its tables are swapped in, before the commit, start `request` in a thread and check
+    that it waits (for the commit); return when the load and the request are done."""
     reader = threading.Thread(target=request)
 
     def after_table(name: str) -> None:
@@ -237,14 +249,11 @@ def test_a_request_that_begins_during_the_swap_reads_the_new_data(empty_db_url: 
             reader.join(0.5)
             assert reader.is_alive()  # waiting for the commit
 
-    try:
-        dataset = read_seed(synthetic.write_seed(tmp_path / "b", 25))
-        for writer in _engine(empty_db_url):
-            result = load(writer, dataset, after_table=after_table)
-        reader.join(10)
-        assert seen == [(result.signature, 25)]
-    finally:
-        engine.dispose()
+    for writer in _engine(url):
+        result = load(writer, dataset, after_table=after_table)
+    reader.join(10)
+    assert not reader.is_alive()
+    return result
 
 
 @pytest.mark.parametrize("first", [True, False], ids=["in-a-transaction", "one-statement"])
@@ -266,18 +275,7 @@ def test_the_hot_path_reads_the_new_data_when_it_begins_during_the_swap(
             response = client.get("/v1/metrics?limit=1&value_min=1")
             seen.append((response.status_code, response.json()["total"], response.headers["ETag"]))
 
-        reader = threading.Thread(target=request)
-
-        def after_table(name: str) -> None:
-            if name == "swap":  # swapped, not yet committed
-                reader.start()
-                reader.join(0.5)
-                assert reader.is_alive()  # waiting for the commit
-
-        dataset = read_seed(synthetic.write_seed(tmp_path / "b", 25))
-        for writer in _engine(empty_db_url):
-            load(writer, dataset, after_table=after_table)
-        reader.join(10)
+        _load_with_a_request_at_the_swap(empty_db_url, read_seed(synthetic.write_seed(tmp_path / "b", 25)), request)
         assert app.state.hot_path.answered == answered + 1
         after = client.get("/v1/metrics?limit=1&value_min=1")
     assert seen == [(200, after.json()["total"], after.headers["ETag"])]
