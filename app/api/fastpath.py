@@ -47,9 +47,8 @@ from app.api.filters import BIG
 from app.api.formats import JSON_TYPE, Payload, render_json
 from app.api.names import normal
 from app.api.pagination import keyset_links, page_document, page_links
-from app.api.queries import SEARCHED_LABELS
 from app.api.representation import NOT_KEPT, ResponseCache, cache_key, kept, rendered_payload, send_rendered
-from app.api.search import SELECTIVE, like_pattern
+from app.api.search import LABEL_ROWS, SELECTIVE, labelled_in, like_pattern
 from app.api.stored import json_fragment, json_page
 from app.db import LOCK_DATASET, Connections
 from app.vocabulary import SLUG_PATTERN
@@ -224,28 +223,22 @@ def _conditions(
             conds.append(f"metrics.destination_id IN ({', '.join('?' * len(ids))})")
             params += ids
     if plan.q is not None:
-        condition, values = searched or _search(plan.q, dialect, execute)
+        condition, values = searched or _search(plan.q, signature, dialect, execute)
         conds.append(condition)
         params += values
     return conds, params, matched
 
 
 LIKE = "LIKE ? ESCAPE '\\'"
-LABELLED = " UNION ALL ".join(
-    f"SELECT '{column}' AS column_name, {key} AS id FROM {table} WHERE "
-    + " OR ".join(f"lower({c}) {LIKE}" for c in columns)
-    for column, key, table, columns in [
-        *(
-            (name, f"{parent.name}.id", parent.name, (f"{parent.name}.id", f"{parent.name}.label"))
-            for name, parent in SEARCHED_LABELS.items()
-        ),
-        ("destination_id", "destinations.id", "destinations", ("destinations.name", "destinations.label")),
-        ("destination_id", "destination_aliases.destination_id", "destination_aliases", ("destination_aliases.alias",)),
-        ("destination_id", "destination_members.group_id", "destination_members", ("destination_members.name",)),
-    ]
-)
-"""app.api.search._labelled: the small tables' rows whose words contain q, as (metric column, id)."""
-LABELLED_LIKES = LABELLED.count("LIKE ?")
+
+
+def _labelled(q: str, signature: str) -> dict[str, list[str]]:
+    """app.api.search._labelled: the small tables' rows whose text contains q, from the rows the route keeps for
+    the dataset (app.api.search.LABEL_ROWS)."""
+    rows = kept(signature, LABEL_ROWS)
+    if rows is NOT_KEPT:
+        raise NotHere
+    return labelled_in(rows, q)  # type: ignore[arg-type]
 
 
 def _in_list(column: str, ids: Sequence[str]) -> tuple[str, list[Any]]:
@@ -259,45 +252,36 @@ def _any_of(lists: dict[str, list[str]], prefix: str = "") -> tuple[str, list[An
     return "(" + " OR ".join(sql for sql, _ in parts) + ")", [p for _, ps in parts for p in ps]
 
 
-def _search(q: str, dialect: Dialect, execute: Execute) -> tuple[str, list[Any]]:
+def _search(q: str, signature: str, dialect: Dialect, execute: Execute) -> tuple[str, list[Any]]:
     """app.api.search.search_condition, statement for statement: the same lists, the same per-row test."""
     pattern = like_pattern(q)
-    found: dict[str, set[str]] = {}
-    for column, key in execute(LABELLED, [pattern] * LABELLED_LIKES):
-        found.setdefault(column, set()).add(key)
-    lists = {column: sorted(ids) for column, ids in sorted(found.items())}
+    lists = _labelled(q, signature)
     own = _indexed_matches(q, pattern, dialect, execute) if "\n" not in q else None
     return _searched(pattern, lists, own, dialect, execute)
 
 
 def searched_at_once(q: str, signature: str, execute: Execute) -> tuple[str, list[Any]] | None:
-    """PostgreSQL: what _search reads in two statements (the small tables' lists, the trigram index's matches) in
-    one, with the dataset's signature; the condition, or None when the signature is not `signature`."""
+    """PostgreSQL: what _search reads (the trigram index's matches) in one statement with the dataset's signature;
+    the condition, or None when the signature is not `signature`."""
     pattern = like_pattern(q)
-    statement = (
-        "SELECT 'signature' AS column_name, dataset.signature AS id FROM dataset WHERE dataset.id = 1 "
-        f"UNION ALL {LABELLED}"
-    )
-    params: list[Any] = [pattern] * LABELLED_LIKES
+    lists = _labelled(q, signature)
+    statement = "SELECT 'signature' AS column_name, dataset.signature AS id FROM dataset WHERE dataset.id = 1"
+    params: list[Any] = []
     if "\n" not in q:
         statement += (
             " UNION ALL (SELECT '.matched' AS column_name, metric_search.metric_id AS id FROM metric_search "
             f"WHERE lower(metric_search.text) {LIKE} LIMIT ?)"
         )
         params += [pattern, SELECTIVE + 1]
-    found: dict[str, set[str]] = {}
     matched: list[str] = []
     read = ""
     for column, key in execute(statement, params):
         if column == "signature":
             read = key
-        elif column == ".matched":
-            matched.append(key)
         else:
-            found.setdefault(column, set()).add(key)
+            matched.append(key)
     if read != signature:
         return None
-    lists = {column: sorted(ids) for column, ids in sorted(found.items())}
     own = sorted(matched) if "\n" not in q and len(matched) <= SELECTIVE else None
     return _searched(pattern, lists, own, POSTGRESQL, execute)
 
@@ -359,10 +343,25 @@ def _indexed_matches(q: str, pattern: str, dialect: Dialect, execute: Execute) -
     return sorted(metric_id for metric_id, matched in rows if matched)
 
 
+def _once_each(execute: Execute) -> Execute:
+    """`execute` that runs a statement with the same parameters once: in one transaction its rows are the same (a
+    text search's count is the page's own when q is the only filter)."""
+    done: dict[tuple[str, tuple[Any, ...]], list[tuple[Any, ...]]] = {}
+
+    def once(statement: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
+        key = (statement, tuple(parameters))
+        if key not in done:
+            done[key] = execute(statement, parameters)
+        return done[key]
+
+    return once
+
+
 def page_body(
     request: Request, plan: Plan, signature: str, dialect: Dialect, execute: Execute
 ) -> tuple[bytes, dict[str, str | None]]:
     """The page's JSON and its links, from the statements the route runs for the same request."""
+    execute = _once_each(execute)
     conds, params, matched = _conditions(plan, signature, dialect, execute)
     where = " AND ".join(conds) if conds else dialect.true
     if conds:

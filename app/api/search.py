@@ -25,6 +25,7 @@ from app.api.queries import (
     in_list,
     metric_table,
 )
+from app.api.representation import per_dataset
 
 Condition = Any
 search_table = table("metric_search", sql_column("metric_id"), sql_column("text"))
@@ -44,7 +45,7 @@ def search_condition(conn: Connection, q: str) -> Condition:
     """Case-insensitive substring of the measure's or population's id or label, the value as printed, a quote, or
     the destination's name, label, aliases or member names (`q=usa`): exactly what a LIKE over each field keeps."""
     pattern = like_pattern(q)
-    lists = _labelled(conn, pattern)
+    lists = _labelled(conn, q)
     own = _own_text(conn, q, pattern)
     if not isinstance(own, list):  # a per-row test: no index serves the OR anyway
         return or_(*(in_list(metric_table.c[name], ids) for name, ids in lists.items()), own)
@@ -71,25 +72,60 @@ def _like(column: Any, pattern: str) -> Any:
     return func.lower(column).like(pattern, escape="\\")
 
 
-def _labelled(conn: Connection, pattern: str) -> dict[str, list[str]]:
-    """Metric column -> the ids of the small tables' rows that match: measures and populations by id or label,
-    destinations by name, label, an alias or a member's name. One statement."""
+LabelRows = tuple[tuple[str, str, str], ...]
+"""(metric column, id, the searched text lower-cased by the database): what `q=` searches in the small tables."""
+
+
+def label_rows_statement() -> Any:
+    """The small tables' searched texts: measures and populations by id and label, destinations by name, label,
+    alias and member name, each as (metric column, the id that column holds, lower(text)). The database lowers
+    them, with the lower() its LIKE is compared with, so a Python substring test agrees with `lower(x) LIKE ?`."""
     d, alias, member = destination_table.c, destination_alias_table.c, destination_member_table.c
-    branches = [(name, parent.c.id, (parent.c.id, parent.c.label)) for name, parent in SEARCHED_LABELS.items()] + [
-        ("destination_id", d.id, (d.name, d.label)),
-        ("destination_id", alias.destination_id, (alias.alias,)),
-        ("destination_id", member.group_id, (member.name,)),
-    ]
-    found = union_all(
+    branches = [
         *(
-            select(literal(name).label("column"), key.label("id")).where(or_(*(_like(c, pattern) for c in columns)))
-            for name, key, columns in branches
+            (name, parent.c.id, column)
+            for name, parent in SEARCHED_LABELS.items()
+            for column in (parent.c.id, parent.c.label)
+        ),
+        ("destination_id", d.id, d.name),
+        ("destination_id", d.id, d.label),
+        ("destination_id", alias.destination_id, alias.alias),
+        ("destination_id", member.group_id, member.name),
+    ]
+    return union_all(
+        *(
+            select(literal(name).label("column"), key.label("id"), func.lower(column).label("text")).where(
+                column.is_not(None)
+            )
+            for name, key, column in branches
         )
     )
+
+
+def read_label_rows(conn: Connection) -> LabelRows:
+    return tuple((str(c), str(i), str(t)) for c, i, t in conn.execute(label_rows_statement()))
+
+
+LABEL_ROWS = "search_label_rows"
+"""The per_dataset key of read_label_rows: kept for the dataset, so the hot path (app.api.fastpath) reads it too."""
+
+
+def labelled_in(rows: LabelRows, q: str) -> dict[str, list[str]]:
+    """Metric column -> the ids of the small tables' rows whose text contains q, as `lower(text) LIKE` with
+    like_pattern(q) keeps them: the pattern escapes every wildcard, so it is a substring test of q.lower() (SQLite's
+    LIKE also folds ASCII case, which neither side has left)."""
+    needle = q.lower()
     lists: dict[str, set[str]] = {}
-    for column, key in conn.execute(found):
-        lists.setdefault(column, set()).add(key)
+    for column, key, lowered in rows:
+        if needle in lowered:
+            lists.setdefault(column, set()).add(key)
     return {column: sorted(ids) for column, ids in sorted(lists.items())}
+
+
+def _labelled(conn: Connection, q: str) -> dict[str, list[str]]:
+    """Metric column -> the ids of the small tables' rows that match: measures and populations by id or label,
+    destinations by name, label, an alias or a member's name. Read once per dataset (per_dataset), tested here."""
+    return labelled_in(per_dataset(LABEL_ROWS, lambda: read_label_rows(conn)), q)
 
 
 def _own_text(conn: Connection, q: str, pattern: str) -> list[str] | Condition:

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Connection, and_, event, func, or_, select, true
+from sqlalchemy import Connection, and_, event, func, literal, or_, select, true
 from sqlalchemy.engine import Engine
 
 from app import migrations
@@ -33,6 +33,7 @@ from app.api.queries import (
     population_table,
 )
 from app.api.routes.metrics import bounded_total, listing
+from app.api.search import labelled_in, like_pattern
 from app.config import Settings
 from app.db import make_engine
 from app.loader.seed import read_seed
@@ -447,6 +448,35 @@ def test_search_finds_exactly_what_like_over_each_field_finds_on_the_seed(client
                 assert got == expected, word
     finally:
         engine.dispose()
+
+
+LABEL_TEXT = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=12)
+"""Any text a label may hold (PostgreSQL's text holds no NUL), mixed with the characters where lower() and LIKE
+could part: ASCII and non-ASCII case, LIKE's wildcards and escape, letters whose lower case is ASCII or longer."""
+LABEL_PARTS = st.sampled_from(["A", "a", "É", "é", "K", "\u212a", "İ", "ß", "ẞ", "%", "_", "\\", "Σ", "ς", "香港"])
+
+
+@SETTINGS.__class__(SETTINGS, max_examples=150)
+@given(
+    label=st.lists(st.one_of(LABEL_PARTS, LABEL_TEXT), max_size=4).map("".join),
+    q=st.lists(st.one_of(LABEL_PARTS, LABEL_TEXT), min_size=1, max_size=3).map("".join).filter(bool),
+)
+def test_a_label_contains_q_exactly_when_lower_like_says_so(read_engine: Engine, label: str, q: str) -> None:
+    """app.api.search.labelled_in tests the small tables' labels in Python, lowered by the database: it keeps a
+    row exactly when `lower(label) LIKE like_pattern(q)` does, on each backend (SQLite folds ASCII case only)."""
+    with read_engine.connect() as conn:
+        lowered, liked = conn.execute(
+            select(func.lower(literal(label)), func.lower(literal(label)).like(like_pattern(q), escape="\\"))
+        ).one()
+    rows = (("measure", "m", lowered),)
+    assert (labelled_in(rows, q) == {"measure": ["m"]}) == bool(liked), (label, q, lowered)
+
+
+@pytest.fixture(scope="module")
+def read_engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url, read_only=True)
+    yield engine
+    engine.dispose()
 
 
 def test_seed_load_helper_still_loads(empty_db_url: str) -> None:
