@@ -256,7 +256,7 @@ def _search(q: str, signature: str, dialect: Dialect, execute: Execute) -> tuple
     """app.api.search.search_condition, statement for statement: the same lists, the same per-row test."""
     pattern = like_pattern(q)
     lists = _labelled(q, signature)
-    own = _indexed_matches(q, pattern, dialect, execute) if "\n" not in q else None
+    own = _indexed_matches(q, pattern, signature, dialect, execute) if "\n" not in q else None
     return _searched(pattern, lists, own, dialect, execute)
 
 
@@ -315,19 +315,23 @@ def _searched(
     return _any_of(lists, prefix="+")  # most rows match: test each row while the sort's index is walked
 
 
-def _indexed_matches(q: str, pattern: str, dialect: Dialect, execute: Execute) -> list[str] | None:
+def _indexed_matches(q: str, pattern: str, signature: str, dialect: Dialect, execute: Execute) -> list[str] | None:
     """app.api.search._indexed_matches: the ids the trigram index finds (None: it cannot narrow q)."""
     if dialect.sqlite:
         if len(q) < 3:
             return None
         trigrams = {q[i : i + 3] for i in range(len(q) - 2)}
         match = " ".join('"' + t.replace('"', '""') + '"' for t in sorted(trigrams))
-        few = execute(
-            "SELECT count(*) FROM (SELECT rowid FROM metric_search WHERE metric_search MATCH ? LIMIT ?) AS few",
-            [match, SELECTIVE + 1],
-        )
-        if int(few[0][0]) > SELECTIVE:
-            return None
+        loaded = kept(signature, ("loaded_count", "metrics"))
+        if not isinstance(loaded, int):  # NOT_KEPT
+            raise NotHere
+        if loaded > SELECTIVE:  # (else the candidates, one row per metric at most, cannot be more)
+            few = execute(
+                "SELECT count(*) FROM (SELECT rowid FROM metric_search WHERE metric_search MATCH ? LIMIT ?) AS few",
+                [match, SELECTIVE + 1],
+            )
+            if int(few[0][0]) > SELECTIVE:
+                return None
         rows = execute(
             f"SELECT metric_search.metric_id, lower(metric_search.text) {LIKE} FROM metric_search "
             "WHERE metric_search MATCH ?",

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, false, func, literal, literal_column, or_, select, table, text, union_all
 from sqlalchemy import column as sql_column
 
-from app.api.pagination import TOTAL_BOUND
+from app.api.pagination import TOTAL_BOUND, loaded_count
 from app.api.queries import (
     SEARCHED_LABELS,
     citation_table,
@@ -160,8 +160,12 @@ def _indexed_matches(conn: Connection, q: str, pattern: str) -> list[str] | None
         match = text("metric_search MATCH :trigrams").bindparams(
             trigrams=" ".join('"' + t.replace('"', '""') + '"' for t in sorted(trigrams))
         )
+        # (Not counted when the dataset holds at most SELECTIVE metrics: one row each, so they cannot be more.)
         few = select(literal_column("rowid")).select_from(search_table).where(match).limit(SELECTIVE + 1).subquery()
-        if conn.execute(select(func.count()).select_from(few)).scalar_one() > SELECTIVE:
+        if (
+            loaded_count(conn, "metrics") > SELECTIVE
+            and conn.execute(select(func.count()).select_from(few)).scalar_one() > SELECTIVE
+        ):
             return None
         candidates = select(s.metric_id, _like(s.text, pattern)).where(match)
     else:

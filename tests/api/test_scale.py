@@ -479,6 +479,44 @@ def read_engine(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+def _every_statement(client: TestClient, url: str) -> list[str]:
+    run: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        run.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    return run
+
+
+def _q_statements(client: TestClient) -> tuple[list[str], list[str]]:
+    """The statements of a q= request once the dataset's labels and count are kept, and those among them that
+    count the trigram index's candidates."""
+    client.get("/v1/metrics?q=canada&limit=3")  # keeps the labels and the loaded count for the dataset
+    run = _every_statement(client, "/v1/metrics?q=figure 12345&limit=2")
+    assert not [s for s in run if "FROM measures" in s or "FROM destination_aliases" in s], run
+    return run, [s for s in run if "count(" in s and "metric_search" in s]
+
+
+def test_q_on_the_seed_reads_no_small_table_and_counts_no_candidate(client: TestClient) -> None:
+    """Once kept for the dataset, the small tables' labels are not read again; with at most SELECTIVE metrics, the
+    trigram index's candidates cannot be more, so they are not counted."""
+    run, counted = _q_statements(client)
+    assert not counted, run
+
+
+def test_q_at_scale_counts_the_candidates_on_sqlite(scale_client: TestClient) -> None:
+    """20,000 metrics: SQLite counts the trigram candidates (up to SELECTIVE + 1) before reading their texts;
+    PostgreSQL's GIN statement stops at SELECTIVE + 1 itself."""
+    run, counted = _q_statements(scale_client)
+    sqlite = scale_client.app.state.engine.dialect.name == "sqlite"  # type: ignore[attr-defined]
+    assert len(counted) == (1 if sqlite else 0), run
+
+
 def test_seed_load_helper_still_loads(empty_db_url: str) -> None:
     """The search table is written with the representations (the crash-safe load tests cover the rest)."""
     load_seed(empty_db_url)
