@@ -410,6 +410,14 @@ def page_body(
             )
             documents = dict(found)
         rows = [(metric_id, destination, documents[metric_id]) for metric_id, destination in ids]
+    elif order == "+metrics.id":  # the page's ids sorted and cut first, then its rows (as the route's sorted page)
+        beyond = " AND metrics.id > ?" if after is not None else ""
+        rows = execute(
+            "SELECT metrics.id, metrics.destination_id, "
+            f"{DOCUMENT} FROM metrics JOIN (SELECT metrics.id AS page_id FROM metrics WHERE {where}{beyond} "
+            "ORDER BY +metrics.id LIMIT ?) AS page ON page.page_id = metrics.id ORDER BY metrics.id",
+            [*params, *([after] if after is not None else []), limit + 1],
+        )
     else:
         beyond = " AND metrics.id > ?" if after is not None else ""
         rows = execute(
@@ -422,7 +430,7 @@ def page_body(
     if after is None:
         links = page_links(request, total, limit, offset, more)
     else:
-        earlier = [row[0] for row in execute(f"{back} ORDER BY metrics.id DESC LIMIT ?", [*back_params, limit + 1])]
+        earlier = [row[0] for row in execute(f"{back} ORDER BY {order} DESC LIMIT ?", [*back_params, limit + 1])]
         links = keyset_links(request, earlier, after, limit, offset, rows[-1][0] if more else None)
     fragments = (
         json_fragment(document, matched.get(destination) if destination else None) for _, destination, document in rows

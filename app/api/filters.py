@@ -518,12 +518,13 @@ def up_to_cursor(sort: str | None, values: Sequence[Any], cursor: str) -> Condit
     return condition
 
 
-def reversed_order(sort: str | None) -> list[Any]:
-    """order_by(sort), backwards (walking back from a cursor)."""
+def reversed_order(sort: str | None, few: bool = False) -> list[Any]:
+    """order_by(sort, few), backwards (walking back from a cursor)."""
     keys: list[Any] = []
     for column, desc in sort_keys(sort):
+        expression = _unindexed(column) if few else column
         if is_nullable(column):
-            keys.append(column.is_(None).desc())
-        keys.append(column.asc() if desc else column.desc())
-    keys.append(metric_table.c.id.desc())
+            keys.append(expression.is_(None).desc())
+        keys.append(expression.asc() if desc else expression.desc())
+    keys.append(_unindexed(metric_table.c.id).desc() if few else metric_table.c.id.desc())
     return keys

@@ -86,7 +86,9 @@ def read_metrics(request: Request, conn: ConnDep, query: Annotated[MetricQuery, 
         few = bool(conds) and exact and conn.dialect.name == "sqlite"  # PostgreSQL's statistics tell it
         page = listing(metric_table.c.id, metric_table.c.destination_id, _stored_document()).where(where)
         if after is None:
-            if offset:
+            if few:
+                rows = _sorted_page(conn, where, sort, limit + 1, offset)
+            elif offset:
                 rows = _deep_page(conn, where, order_by(sort, few), limit + 1, offset)
             else:
                 rows = list(conn.execute(page.order_by(*order_by(sort, few)).limit(limit + 1)))
@@ -98,14 +100,14 @@ def read_metrics(request: Request, conn: ConnDep, query: Annotated[MetricQuery, 
             held = _holds(conn, where, after)
             after_it: ColumnElement[bool] = metric_table.c.id > after if held else false()
             back = listing(metric_table.c.id).where(where, *([metric_table.c.id <= after] if held else []))
-            earlier_q = back.order_by(metric_table.c.id.desc())
+            earlier_q = back.order_by(*reversed_order(sort, few))
         else:
             # Keyset in any order: the cursor row's sort values, then the rows beyond them (index range scans).
             keys = [column for column, _ in sort_keys(sort)]
             cursor = conn.execute(listing(*keys).where(where, metric_table.c.id == after)).first()
             if cursor is None:  # not among the filtered rows: nothing after it
                 after_it = false()
-                earlier_q = listing(metric_table.c.id).where(where).order_by(*reversed_order(sort))
+                earlier_q = listing(metric_table.c.id).where(where).order_by(*reversed_order(sort, few))
             elif not few:  # index range scans, one after another (app.api.keyset)
                 # SQLite keeps no statistics to see that the filters hold for many rows (more than TOTAL_BOUND): each
                 # condition inside coalesce(), which its planner does not look into, so that it reads the order's index
@@ -121,8 +123,11 @@ def read_metrics(request: Request, conn: ConnDep, query: Annotated[MetricQuery, 
             else:  # few rows match: found by the filters' indexes, then sorted
                 after_it = after_cursor(sort, tuple(cursor), after)
                 back_q = listing(metric_table.c.id).where(where, up_to_cursor(sort, tuple(cursor), after))
-                earlier_q = back_q.order_by(*reversed_order(sort))
-        rows = list(conn.execute(page.where(after_it).order_by(*order_by(sort, few)).limit(limit + 1).offset(offset)))
+                earlier_q = back_q.order_by(*reversed_order(sort, few))
+        if few:
+            rows = _sorted_page(conn, and_(where, after_it), sort, limit + 1, offset)
+        else:
+            rows = list(conn.execute(page.where(after_it).order_by(*order_by(sort)).limit(limit + 1).offset(offset)))
         # The cursor of the page that ends at `after`: `limit` rows back.
         earlier = list(conn.execute(earlier_q.limit(limit + 1)).scalars())
         return _keyset_page(request, rows, earlier, after, limit, offset, matched, with_facets, total, exact)
@@ -193,6 +198,19 @@ class PageRow(NamedTuple):
     id: str
     destination_id: str | None
     document: str
+
+
+def _sorted_page(conn: Connection, where: ColumnElement[bool], sort: str | None, limit: int, offset: int) -> list[Any]:
+    """Few rows match (counted, SQLite): the filters' indexes find them and they are sorted. The page's ids are
+    sorted and cut first, then its rows read: with the destination and the stored document in the sorting
+    statement, SQLite read both for every match before sorting (7.6 ms for 1,500 matches of 1,000,000, not 2.7;
+    14 ms for 10,000). The outer statement sorts the page's rows again: its order is the same."""
+    ids = listing(metric_table.c.id.label("page_id")).where(where).order_by(*order_by(sort, few=True))
+    kept = ids.limit(limit).offset(offset).subquery("page")
+    page = listing(metric_table.c.id, metric_table.c.destination_id, _stored_document()).join(
+        kept, kept.c.page_id == metric_table.c.id
+    )
+    return list(conn.execute(page.order_by(*order_by(sort))))
 
 
 def _deep_page(conn: Connection, where: ColumnElement[bool], order: list[Any], limit: int, offset: int) -> list[Any]:
