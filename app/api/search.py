@@ -2,7 +2,8 @@
 condition whose cost follows the rows it keeps (issues 17, 18).
 
 The small tables (measures, populations, destinations and their aliases and members) are searched first and
-become plain `IN (ids)` lists on indexed metric columns. A metric's own text (its value as printed and its
+become plain `IN (ids)` lists on indexed metric columns; their texts are read once per dataset, lowered by the
+database, and tested in Python (labelled_in). A metric's own text (its value as printed and its
 quotes) goes through the trigram index when that is selective, else through a per-row test. Either way the
 condition is cheap per row, so a common word walks the sort's index and stops when the page is full, and a rare
 one reads a few index entries; no plan gathers every match of a subquery first.
