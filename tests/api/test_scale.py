@@ -297,12 +297,12 @@ KEYSET_SORTS = {
 }
 
 
-def _statements_run(client: TestClient, url: str) -> list[tuple[str, Any]]:
-    """The SELECTs over metrics that answering `url` runs, with their parameters."""
+def _statements_run(client: TestClient, url: str, every: bool = False) -> list[tuple[str, Any]]:
+    """The SELECTs over metrics (`every`: all statements) that answering `url` runs, with their parameters."""
     run: list[tuple[str, Any]] = []
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM metrics" in statement:
+        if every or (statement.lstrip().upper().startswith("SELECT") and "FROM metrics" in statement):
             run.append((statement, parameters))
 
     event.listen(Engine, "before_cursor_execute", record)
@@ -480,17 +480,7 @@ def read_engine(db_url: str) -> Iterator[Engine]:
 
 
 def _every_statement(client: TestClient, url: str) -> list[str]:
-    run: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        run.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
-    return run
+    return [statement for statement, _ in _statements_run(client, url, every=True)]
 
 
 def _q_statements(client: TestClient) -> tuple[list[str], list[str]]:
